@@ -1,0 +1,32 @@
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 3306
+DATA ?= ./data
+
+.PHONY: run test bench lint install
+
+$(VENV)/.installed-run: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed-run
+
+install: $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run
+	$(VENV)/bin/drlab node --data $(DATA) --host 127.0.0.1 --port $(PORT)
+
+test: $(VENV)/.installed-test
+	$(PY) -m pytest -q tests
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+
+bench: $(VENV)/.installed-test
+	bench/run

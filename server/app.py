@@ -1,0 +1,56 @@
+"""Process wiring: the node, the MySQL listener, signals, the `ready` line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import ssl
+from pathlib import Path
+
+import mysql_mimic.server
+from mysql_mimic import MysqlServer
+
+from server.auth import DrlabIdentityProvider
+from server.connection import CAPABILITIES, DrlabConnection, _MimicSession
+from server.node import Node
+
+
+async def serve(node: Node, host: str, port: int, tls: ssl.SSLContext | None) -> None:
+    DrlabConnection.node = node
+    mysql_mimic.server.Connection = DrlabConnection  # mysql-mimic looks the class up at connect time
+    server = MysqlServer(
+        session_factory=_MimicSession,
+        capabilities=CAPABILITIES,
+        identity_provider=DrlabIdentityProvider(node.accounts),
+        ssl=tls,
+    )
+    await server.start_server(host=host, port=port, reuse_address=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await node.start()
+    print(f"drlab node {node.name} ready for connections on {host}:{port}", flush=True)
+    await stop.wait()
+    server.close()
+    await node.stop()
+    for conn in list(node.connections.values()):
+        conn.kill()
+    await asyncio.sleep(0)
+
+
+def run_node(data: str, host: str, port: int, name: str, root_password: str, tls_cert: str | None,
+             tls_key: str | None, log_level: str) -> int:
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    tls = None
+    if tls_cert and tls_key:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(tls_cert, tls_key)
+    node = Node(Path(data), name, root_password, port=port)
+    try:
+        asyncio.run(serve(node, host, port, tls))
+    finally:
+        node.close()
+    print(f"drlab node {name} stopped", flush=True)
+    return 0

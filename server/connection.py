@@ -1,0 +1,384 @@
+"""The MySQL connection: mysql-mimic's handshake and auth, then drlab's own command phase.
+
+mysql-mimic's command handlers drop affected rows, status flags and multi-statement results and
+splice prepared-statement parameters into SQL text; every command is handled here instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from mysql_mimic import context, packets
+from mysql_mimic.connection import Connection
+from mysql_mimic.constants import KillKind
+from mysql_mimic.stream import ConnectionClosed
+from mysql_mimic.types import Capabilities, ColumnType
+
+from server.auth import AuthConnectionMixin
+from server.protocol import eof_packet, err_packet, infer_columns, ok_packet, read_execute, status_flags
+from server.session import Outcome, Session
+from sqlfront import statements as st
+from sqlfront.errors import SqlError
+
+logger = logging.getLogger(__name__)
+
+CAPABILITIES = (
+    Capabilities.CLIENT_PROTOCOL_41
+    | Capabilities.CLIENT_DEPRECATE_EOF
+    | Capabilities.CLIENT_CONNECT_WITH_DB
+    | Capabilities.CLIENT_CONNECT_ATTRS
+    | Capabilities.CLIENT_PLUGIN_AUTH
+    | Capabilities.CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA
+    | Capabilities.CLIENT_SECURE_CONNECTION
+    | Capabilities.CLIENT_LONG_PASSWORD
+    | Capabilities.CLIENT_LONG_FLAG
+    | Capabilities.CLIENT_FOUND_ROWS
+    | Capabilities.CLIENT_TRANSACTIONS
+    | Capabilities.CLIENT_MULTI_STATEMENTS
+    | Capabilities.CLIENT_MULTI_RESULTS
+    | Capabilities.CLIENT_PS_MULTI_RESULTS
+    | Capabilities.CLIENT_INTERACTIVE
+    | Capabilities.CLIENT_IGNORE_SPACE
+)
+
+COM_QUIT, COM_INIT_DB, COM_QUERY, COM_FIELD_LIST, COM_STATISTICS = 0x01, 0x02, 0x03, 0x04, 0x09
+COM_PROCESS_KILL, COM_PING, COM_CHANGE_USER, COM_RESET_CONNECTION = 0x0C, 0x0E, 0x11, 0x1F
+COM_STMT_PREPARE, COM_STMT_EXECUTE, COM_STMT_SEND_LONG_DATA = 0x16, 0x17, 0x18
+COM_STMT_CLOSE, COM_STMT_RESET, COM_STMT_FETCH, COM_SET_OPTION = 0x19, 0x1A, 0x1C, 0x1B
+
+
+@dataclass
+class Prepared:
+    id: int
+    text: str
+    cmd: Any
+    nparams: int
+    types: list[tuple[int, bool]] | None = None
+    long_data: dict[int, bytearray] = field(default_factory=dict)
+    cursor: list[Any] | None = None
+    cursor_cols: Any = None
+
+
+class _MimicSession:
+    """What mysql-mimic's handshake writes into: charset variables, the database, the user."""
+
+    def __init__(self) -> None:
+        self.variables = _Vars(character_set_results="utf8mb4", character_set_client="utf8mb4")
+        self.database: str | None = None
+        self.username: str | None = None
+
+    async def init(self, connection: Any) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def reset(self) -> None:
+        return None
+
+
+class _Vars(dict):
+    def set(self, key: str, value: Any, force: bool = False) -> None:
+        self[key] = value
+
+
+class DrlabConnection(AuthConnectionMixin, Connection):
+    node: Any = None  # set by server.app before serving
+
+    session: Any
+    drsession: Session
+
+    async def _start(self) -> None:
+        context.connection_id.set(self.connection_id)
+        try:
+            await self.connection_phase()
+        except (ConnectionClosed, asyncio.IncompleteReadError, ConnectionError):
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # a garbled handshake: answer, then close
+            await self._send(err_packet(SqlError(1043, f"Bad handshake: {e}")))
+            return
+        node = self.node
+        self.drsession = session = node.new_session(self.connection_id)
+        node.connections[self.connection_id] = self
+        session.user = self.auth_user or self.session.username or ""
+        session.host = self.auth_host or self.peer_host()
+        session.account_host = self.auth_account_host or "%"
+        session.client_found_rows = Capabilities.CLIENT_FOUND_ROWS in self.capabilities
+        self.multi = Capabilities.CLIENT_MULTI_STATEMENTS in self.capabilities
+        self.stmts: dict[int, Prepared] = {}
+        self.next_stmt = 1
+        try:
+            if self.session.database:
+                try:
+                    session.use(self.session.database)
+                except SqlError as e:
+                    await self._send(err_packet(e))
+                    return
+            await self._commands()
+        except asyncio.CancelledError:
+            if self._kill == KillKind.CONNECTION:
+                try:
+                    await self._send(err_packet(SqlError(1927, "Connection was killed")))
+                except Exception:
+                    pass
+                return
+            raise
+        finally:
+            await session.close()
+
+    async def _send(self, packet: bytes) -> None:
+        await self.stream.write(packet)
+
+    def _flags(self, more: bool = False, extra: int = 0) -> int:
+        s = self.drsession
+        return status_flags(s.autocommit, s.in_transaction, more) | extra
+
+    async def _read_packet(self) -> bytes:
+        """One client packet, refusing anything bigger than max_allowed_packet (ER 1153)."""
+        reader = self.stream.reader
+        limit = int(self.drsession.vars.get("max_allowed_packet", 64 << 20))
+        data = bytearray()
+        while True:
+            header = await reader.readexactly(4)
+            length = int.from_bytes(header[:3], "little")
+            seq = header[3]
+            expected = next(self.stream.seq)
+            if seq != expected:
+                raise SqlError(1835, f"Malformed packet: sequence {seq}, expected {expected}")
+            if len(data) + length > limit:
+                raise SqlError(1153, "Got a packet bigger than 'max_allowed_packet' bytes")
+            data += await reader.readexactly(length)
+            if length < 0xFFFFFF:
+                return bytes(data)
+
+    async def _commands(self) -> None:
+        while True:
+            try:
+                data = await self._read_packet()
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return
+            except SqlError as e:  # oversized or out-of-sequence: MySQL answers and drops the connection
+                await self._send(err_packet(e))
+                return
+            try:
+                if not data:
+                    raise SqlError(1047, "Unknown command")
+                cmd, body = data[0], data[1:]
+                if cmd == COM_QUIT:
+                    return
+                await self._command(cmd, body)
+            except SqlError as e:
+                await self._send(err_packet(e))
+            except asyncio.CancelledError:
+                if self._kill == KillKind.QUERY:
+                    self._kill = None
+                    task = asyncio.current_task()
+                    if task is not None:
+                        task.uncancel()
+                    await self._send(err_packet(SqlError(1317, "Query execution was interrupted")))
+                else:
+                    raise
+            except Exception as e:
+                logger.exception("internal error")
+                await self._send(err_packet(SqlError(1105, f"Internal error in drlab: {type(e).__name__}: {e}")))
+            finally:
+                self.stream.reset_seq()
+
+    async def _command(self, cmd: int, body: bytes) -> None:
+        session = self.drsession
+        if cmd == COM_QUERY:
+            await self._query(body.decode("utf-8", "surrogateescape"))
+        elif cmd == COM_PING:
+            await self._send(ok_packet(0, 0, self._flags(), 0))
+        elif cmd == COM_INIT_DB:
+            session.use(body.decode())
+            await self._send(ok_packet(0, 0, self._flags(), 0))
+        elif cmd == COM_STMT_PREPARE:
+            await self._prepare(body.decode("utf-8", "surrogateescape"))
+        elif cmd == COM_STMT_EXECUTE:
+            await self._execute(body)
+        elif cmd == COM_STMT_SEND_LONG_DATA:
+            stmt = self._stmt(body)
+            pid = int.from_bytes(body[4:6], "little")
+            stmt.long_data.setdefault(pid, bytearray()).extend(body[6:])
+        elif cmd == COM_STMT_CLOSE:
+            self.stmts.pop(int.from_bytes(body[:4], "little"), None)
+        elif cmd == COM_STMT_RESET:
+            stmt = self._stmt(body)
+            stmt.long_data.clear()
+            stmt.cursor = None
+            await self._send(ok_packet(0, 0, self._flags(), 0))
+        elif cmd == COM_STMT_FETCH:
+            await self._fetch(body)
+        elif cmd == COM_STATISTICS:
+            node = self.node
+            up = max(int(time.time() - node.started), 1)
+            q = node.stats["Questions"]
+            await self._send(
+                f"Uptime: {up}  Threads: {len(node.sessions)}  Questions: {q}  Slow queries: 0  Opens: 0  "
+                f"Flush tables: 1  Open tables: 0  Queries per second avg: {q / up:.3f}".encode()
+            )
+        elif cmd == COM_FIELD_LIST:
+            await self._field_list(body)
+        elif cmd == COM_PROCESS_KILL:
+            self.node.kill(session, int.from_bytes(body[:4], "little"), False)
+            await self._send(ok_packet(0, 0, self._flags(), 0))
+        elif cmd == COM_RESET_CONNECTION:
+            session.rollback()
+            session.user_vars.clear()
+            session.vars = dict(self.node.globals.values)
+            session.warnings = []
+            self.stmts.clear()
+            await self._send(ok_packet(0, 0, self._flags(), 0))
+        elif cmd == COM_SET_OPTION:
+            self.multi = body[:2] == b"\x00\x00"
+            await self._send(eof_packet(self._flags()))
+        else:
+            raise SqlError(1047, f"Unknown command {cmd:#x}")
+
+    # -- text protocol -----------------------------------------------------------------------------
+    async def _query(self, sql: str) -> None:
+        node, session = self.node, self.drsession
+        parts = st.split(sql) if self.multi and ";" in sql else [sql]
+        if not parts:
+            raise SqlError(1065, "Query was empty")
+        last = len(parts) - 1
+        for i, text in enumerate(parts):
+            node.stats["Questions"] += 1
+            out = await session.run(text)
+            await self._write_outcome(out, more=i < last, binary=False)
+
+    async def _write_outcome(self, out: Outcome, more: bool, binary: bool) -> None:
+        warnings = len(self.drsession.warnings)
+        if out.columns is None:
+            await self._send(ok_packet(out.affected, out.insert_id, self._flags(more), warnings, out.info))
+            return
+        cols, rows = infer_columns(out.columns, out.rows)
+        await self._write_resultset(cols, rows, more, binary, warnings)
+
+    async def _write_resultset(self, cols: Any, rows: Any, more: bool, binary: bool, warnings: int) -> None:
+        charset = self.server_charset
+        pkts = [packets.make_column_count(capabilities=self.capabilities, column_count=len(cols))]
+        pkts += [
+            packets.make_column_definition_41(
+                server_charset=charset, name=c.name, column_type=c.type, character_set=c.character_set
+            )
+            for c in cols
+        ]
+        deprecate_eof = Capabilities.CLIENT_DEPRECATE_EOF in self.capabilities
+        if not deprecate_eof:
+            pkts.append(eof_packet(self._flags(more), warnings))
+        if binary:
+            pkts += [packets.make_binary_resultrow(r, cols) for r in rows]
+        else:
+            pkts += [packets.make_text_resultset_row(r, cols) for r in rows]
+        if deprecate_eof:
+            pkts.append(ok_packet(0, 0, self._flags(more), warnings, eof=True))
+        else:
+            pkts.append(eof_packet(self._flags(more), warnings))
+        self.stream.write_many(pkts)
+        await self.stream.drain()
+
+    # -- prepared statements -----------------------------------------------------------------------
+    def _stmt(self, body: bytes) -> Prepared:
+        sid = int.from_bytes(body[:4], "little")
+        stmt = self.stmts.get(sid)
+        if stmt is None:
+            raise SqlError(1243, f"Unknown prepared statement handler ({sid}) given to mysqld_stmt_execute")
+        return stmt
+
+    async def _prepare(self, text: str) -> None:
+        session, node = self.drsession, self.node
+        parts = st.split(text)
+        if len(parts) != 1:
+            raise SqlError(1064, "You have an error in your SQL syntax: a prepared statement holds exactly one statement")
+        cmd = node.parse(parts[0])
+        columns: list[str] = []
+        nparams = 0
+        if isinstance(cmd, st.Dml):
+            plan = node.plan(cmd, session)
+            nparams = plan.nparams
+            if plan.lowered.kind == "select":
+                columns = session.describe(plan)
+        elif "?" in _strip_literals(parts[0]):
+            raise SqlError(1235, "Parameters in this kind of prepared statement are not supported by drlab")
+        sid = self.next_stmt
+        self.next_stmt += 1
+        self.stmts[sid] = Prepared(sid, parts[0], cmd, nparams)
+        charset = self.server_charset
+        pkts = [b"\x00" + sid.to_bytes(4, "little") + len(columns).to_bytes(2, "little")
+                + nparams.to_bytes(2, "little") + b"\x00" + b"\x00\x00"]
+        deprecate_eof = Capabilities.CLIENT_DEPRECATE_EOF in self.capabilities
+        if nparams:
+            pkts += [packets.make_column_definition_41(server_charset=charset, name="?", column_type=ColumnType.VAR_STRING)
+                     for _ in range(nparams)]
+            if not deprecate_eof:
+                pkts.append(eof_packet(self._flags()))
+        if columns:
+            pkts += [packets.make_column_definition_41(server_charset=charset, name=c, column_type=ColumnType.VAR_STRING)
+                     for c in columns]
+            if not deprecate_eof:
+                pkts.append(eof_packet(self._flags()))
+        self.stream.write_many(pkts)
+        await self.stream.drain()
+
+    async def _execute(self, body: bytes) -> None:
+        stmt = self._stmt(body)
+        flags, values, stmt.types = read_execute(body[4:], stmt.nparams, stmt.types, stmt.long_data)
+        stmt.long_data = {}
+        self.node.stats["Questions"] += 1
+        out = await self.drsession.run(stmt.text, values, plan=stmt.cmd)
+        if out.columns is not None and flags & 0x01:  # CURSOR_TYPE_READ_ONLY: rows are fetched later
+            cols, rows = infer_columns(out.columns, out.rows)
+            stmt.cursor, stmt.cursor_cols = list(rows), cols
+            charset = self.server_charset
+            pkts = [packets.make_column_count(capabilities=self.capabilities, column_count=len(cols))]
+            pkts += [packets.make_column_definition_41(server_charset=charset, name=c.name, column_type=c.type,
+                                                       character_set=c.character_set) for c in cols]
+            pkts.append(eof_packet(self._flags(extra=0x0040)))  # SERVER_STATUS_CURSOR_EXISTS
+            self.stream.write_many(pkts)
+            await self.stream.drain()
+            return
+        await self._write_outcome(out, more=False, binary=True)
+
+    async def _fetch(self, body: bytes) -> None:
+        stmt = self._stmt(body)
+        n = int.from_bytes(body[4:8], "little")
+        rows = stmt.cursor or []
+        batch, stmt.cursor = rows[:n], rows[n:]
+        pkts = [packets.make_binary_resultrow(r, stmt.cursor_cols) for r in batch]
+        done = not stmt.cursor
+        pkts.append(eof_packet(self._flags(extra=0x0080 if done else 0x0040)))
+        self.stream.write_many(pkts)
+        await self.stream.drain()
+
+    async def _field_list(self, body: bytes) -> None:
+        table = body.split(b"\x00", 1)[0].decode()
+        out = await self.drsession.run(f"SHOW COLUMNS FROM `{table.replace('`', '``')}`")
+        charset = self.server_charset
+        pkts = [packets.make_column_definition_41(server_charset=charset, table=table, name=row[0],
+                                                  is_com_field_list=True, default=row[4]) for row in out.rows]
+        pkts.append(eof_packet(self._flags()))
+        self.stream.write_many(pkts)
+        await self.stream.drain()
+
+
+def _strip_literals(sql: str) -> str:
+    out, i, n = [], 0, len(sql)
+    while i < n:
+        c = sql[i]
+        if c in "'\"`":
+            j = i + 1
+            while j < n and sql[j] != c:
+                j += 2 if sql[j] == "\\" else 1
+            i = j + 1
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)

@@ -1,0 +1,402 @@
+"""A drlab node: the master aggregator of a one-node cluster. Owns the store, the accounts, the
+sessions, the statement caches and the per-database writer locks."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlfront.lower import lower, variables_in
+from sqlglot import exp
+
+from server import show
+from server.accounts import Accounts
+from server.session import Outcome, Plan, Session
+from server.variables import GlobalVariables
+from sqlfront import functions
+from sqlfront import statements as st
+from sqlfront.accounts import parse_account_statement
+from sqlfront.ddl import TableDef
+from sqlfront.errors import SqlError, not_supported
+from storage.database import Database, quote
+from storage.store import Store
+
+_CACHE_SIZE = 4096
+
+
+def _register_converters() -> None:
+    """PARSE_DECLTYPES converters: DATETIME/DATE/DECIMALn columns come back as typed values, so
+    result sets carry MySQL's column types (drivers then hand apps datetime and Decimal)."""
+    from datetime import date, datetime
+
+    def dt(b: bytes) -> Any:
+        s = b.decode()
+        try:
+            return datetime.fromisoformat(s)
+        except ValueError:
+            return s
+
+    def d(b: bytes) -> Any:
+        s = b.decode()
+        try:
+            return date.fromisoformat(s)
+        except ValueError:
+            return s
+
+    sqlite3.register_converter("DATETIME", dt)
+    sqlite3.register_converter("TIMESTAMP", dt)
+    sqlite3.register_converter("DATE", d)
+    for scale in range(0, 31):
+        q = Decimal(1).scaleb(-scale)
+
+        def dec(b: bytes, q: Decimal = q) -> Any:
+            try:
+                return Decimal(b.decode()).quantize(q)
+            except Exception:
+                return b.decode()
+
+        sqlite3.register_converter(f"DECIMAL{scale}", dec)
+
+
+_register_converters()
+
+
+class _Current:
+    """The FunctionContext SQLite functions see: the session whose statement is running.
+
+    Statements run synchronously on the event loop, so one pointer, set before each execution,
+    is exact."""
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "session", None)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(object.__getattribute__(self, "session"), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "session":
+            object.__setattr__(self, name, value)
+        else:
+            setattr(object.__getattribute__(self, "session"), name, value)
+
+
+class Resolver:
+    """Maps MySQL table references to SQLite names for a statement run on ``home``'s connection."""
+
+    def __init__(self, node: Node, current_db: str | None, home: str | None) -> None:
+        self.node = node
+        self.current_db = current_db
+        self.home = home
+
+    def physical(self, db: str | None, table: str) -> str:
+        dbn = db or self.current_db
+        if dbn is None:
+            raise SqlError(1046, "No database selected")
+        if dbn.lower() == "information_schema":
+            if self.home is not None:
+                raise not_supported("Joining information_schema with user tables")
+            name = table.upper()
+            if name not in show.INFO_SCHEMA:
+                raise SqlError(1109, f"Unknown table '{table}' in information_schema")
+            return quote(name)
+        d = self.node.store.get(dbn)
+        if d is None:
+            raise SqlError(1146, f"Table '{dbn}.{table}' doesn't exist")
+        phys = self.node.physical_name(d, table)
+        return quote(phys) if dbn == self.home else f"{quote(dbn)}.{quote(phys)}"
+
+    def table(self, db: str | None, table: str) -> TableDef:
+        dbn = db or self.current_db
+        if dbn is not None and dbn.lower() == "information_schema":
+            return show.info_schema_def(table)
+        d = self.node.store.get(dbn) if dbn else None
+        if d is None:
+            raise SqlError(1146, f"Table '{dbn}.{table}' doesn't exist")
+        return self.node.table_def(d, table)
+
+
+class Node:
+    def __init__(self, data_dir: Path, name: str, root_password: str, port: int = 3306) -> None:
+        self.name = name
+        self.started = time.time()
+        self.current = _Current()
+        self.store = Store(data_dir, self._configure)
+        self.accounts = Accounts(
+            lambda: self.store.log.meta_get("accounts"),
+            lambda b: self.store.log.meta_put("accounts", b),
+            root_password,
+        )
+        self.globals = GlobalVariables(port=port, hostname=name)
+        self.sessions: dict[int, Session] = {}
+        self.connections: dict[int, Any] = {}
+        self._parse_cache: OrderedDict[str, Any] = OrderedDict()
+        self._plan_cache: OrderedDict[tuple[str, str | None], Plan] = OrderedDict()
+        self._tdefs: dict[tuple[int, str], TableDef] = {}
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._holders: dict[int, Session] = {}
+        self._scratch = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        self._configure(self._scratch)
+        self._attached: dict[int, set[str]] = {}
+        self.extra_commands: dict[type, Callable[[Session, Any], Awaitable[Outcome]]] = {}
+        self.commit_listeners: list[Callable[[Database, int], None]] = []
+        self.write_guards: list[Callable[[Session, Database], None]] = []
+        self.extra_shows: dict[str, Callable[[Session, st.Show], Outcome]] = {}
+        self.services: list[Any] = []  # background services with async start() / stop()
+        self.stats = {"Questions": 0, "Com_commit": 0, "Connections": 0}
+
+    async def start(self) -> None:
+        for service in self.services:
+            await service.start()
+
+    async def stop(self) -> None:
+        for service in reversed(self.services):
+            await service.stop()
+
+    def _configure(self, conn: sqlite3.Connection) -> None:
+        functions.register(conn, self.current)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- parsing and plans -------------------------------------------------------------------------
+    def parse(self, text: str) -> Any:
+        cmd = self._parse_cache.get(text)
+        if cmd is None:
+            cmd = parse_account_statement(text)
+            if cmd is None:
+                cmd = st.parse_statement(text)
+            if not isinstance(cmd, st.Dml) or not variables_in(cmd.ast):
+                self._parse_cache[text] = cmd
+                if len(self._parse_cache) > _CACHE_SIZE:
+                    self._parse_cache.popitem(last=False)
+        else:
+            self._parse_cache.move_to_end(text)
+        return cmd
+
+    def plan(self, cmd: st.Dml, session: Session) -> Plan:
+        key = (cmd.text, session.db)
+        plan = self._plan_cache.get(key)
+        if plan is not None:
+            return plan
+        ast = cmd.ast
+        if variables_in(ast):
+            ast = session._substitute_vars(ast)
+        home, info = _home(ast, session.db)
+        lw = lower(ast, Resolver(self, session.db, None if info else home))
+        if isinstance(lw, list):
+            raise not_supported("This statement form")
+        plan = Plan(lw, None if info else home, info)
+        if lw.calc_found_rows:
+            nolimit = ast.copy()
+            nolimit.set("limit", None)
+            nolimit.set("offset", None)
+            inner = lower(nolimit, Resolver(self, session.db, home))
+            plan.count_sql = f"SELECT COUNT(*) FROM ({inner.sql})"  # type: ignore[union-attr]
+        if lw.kind in ("insert", "replace") and home is not None and lw.tables_written:
+            wdb, wt = lw.tables_written[0]
+            d = self.store.get(wdb or session.db or "")
+            if d is not None:
+                tdef = self.table_def(d, wt)
+                plan.target_table = tdef.name
+                plan.autoinc = tdef.auto_increment_column() is not None
+        plan.nparams = sum(1 for p in lw.params if p.index is not None)
+        if cmd.ast is ast:  # plans of statements with @variables depend on their values: not cached
+            self._plan_cache[key] = plan
+            if len(self._plan_cache) > _CACHE_SIZE:
+                self._plan_cache.popitem(last=False)
+        return plan
+
+    def invalidate_plans(self) -> None:
+        self._plan_cache.clear()
+        self._tdefs.clear()
+
+    def resolver(self, session: Session, home: str | None) -> Resolver:
+        return Resolver(self, session.db, home)
+
+    def table_def(self, db: Database, table: str) -> TableDef:
+        raw = db.tables.get(table.lower())
+        if raw is None:
+            raise SqlError(1146, f"Table '{db.info.name}.{table}' doesn't exist")
+        key = (db.info.id, raw)
+        tdef = self._tdefs.get(key)  # type: ignore[arg-type]
+        if tdef is None:
+            tdef = TableDef.from_json(raw)
+            self._tdefs[key] = tdef  # type: ignore[index]
+        return tdef
+
+    def physical_name(self, db: Database, table: str) -> str:
+        return self.table_def(db, table).name
+
+    def scratch(self, session: Session, info_schema: bool) -> sqlite3.Connection:
+        self.current.session = session
+        if info_schema:
+            show.materialize_info_schema(self, session, self._scratch)
+        return self._scratch
+
+    def attach_for(self, conn: sqlite3.Connection, home: Database, tables: list[tuple[str | None, str]]) -> None:
+        """ATTACH the other databases a statement reads (SQLite names them "db"."t")."""
+        for dbn, _ in tables:
+            if dbn is None or dbn == home.info.name or dbn.lower() == "information_schema":
+                continue
+            attached = self._attached.setdefault(id(conn), set())
+            if dbn in attached:
+                continue
+            other = self.store.get(dbn)
+            if other is None:
+                raise SqlError(1049, f"Unknown database '{dbn}'")
+            if conn.in_transaction:
+                raise not_supported("Reading another database inside a write transaction")
+            conn.execute("ATTACH DATABASE ? AS " + quote(dbn), (str(other.path),))
+            attached.add(dbn)
+
+    # -- writers -----------------------------------------------------------------------------------
+    async def acquire_writer(self, db: Database, session: Session) -> None:
+        lock = self._locks.setdefault(db.info.id, asyncio.Lock())
+        timeout = float(session.vars.get("innodb_lock_wait_timeout", 50))
+        session.state = "waiting for the database's write lock"
+        try:
+            await asyncio.wait_for(lock.acquire(), timeout)
+        except TimeoutError:
+            raise SqlError(1205, "Lock wait timeout exceeded; try restarting transaction") from None
+        finally:
+            session.state = ""
+        self._holders[db.info.id] = session
+        self.current.session = session
+
+    def release_writer(self, db: Database, session: Session) -> None:
+        if self._holders.get(db.info.id) is session:
+            del self._holders[db.info.id]
+            self._locks[db.info.id].release()
+
+    def committed(self, db: Database, lsn: int) -> None:
+        self.stats["Com_commit"] += 1
+        for listener in self.commit_listeners:
+            listener(db, lsn)
+
+    def check_writable(self, session: Session, db: Database) -> None:
+        info = db.info
+        if info.state != "online" or info.role != "master":
+            raise SqlError(
+                1290,
+                f"Database '{info.name}' is read-only: it is an {info.role} in state '{info.state}'. "
+                "Only the replication apply path writes to it; write to the primary, or promote this "
+                "database with STOP REPLICATING.",
+            )
+        for guard in self.write_guards:
+            guard(session, db)
+
+    # -- databases ---------------------------------------------------------------------------------
+    async def create_database(self, session: Session, name: str, if_not_exists: bool) -> Outcome:
+        session.node.accounts.check(session.user, session.host, "CREATE", name)
+        if name.lower() == "information_schema" or self.store.get(name) is not None:
+            if if_not_exists:
+                session.warnings.append(_note(1007, f"Can't create database '{name}'; database exists"))
+                return Outcome()
+            raise SqlError(1007, f"Can't create database '{name}'; database exists")
+        _check_db_name(name)
+        self.store.create(name)
+        return Outcome(affected=1)
+
+    async def drop_database(self, session: Session, name: str, if_exists: bool) -> Outcome:
+        session.node.accounts.check(session.user, session.host, "DROP", name)
+        db = self.store.get(name)
+        if db is None:
+            if if_exists:
+                session.warnings.append(_note(1008, f"Can't drop database '{name}'; database doesn't exist"))
+                return Outcome()
+            raise SqlError(1008, f"Can't drop database '{name}'; database doesn't exist")
+        if db.info.state == "provisioning":
+            raise SqlError(1290, f"Database '{name}' is provisioning; stop the REPLICATE first")
+        await self.acquire_writer(db, session)
+        try:
+            tables = len(db.tables)
+            self._detach_everywhere(name)
+            self.store.drop(name)
+        finally:
+            self.release_writer(db, session)
+            self._locks.pop(db.info.id, None)
+        self.invalidate_plans()
+        for s in self.sessions.values():
+            if s.db == name:
+                s.db = None
+        return Outcome(affected=tables)
+
+    def _detach_everywhere(self, name: str) -> None:
+        for db in self.store.databases.values():
+            for conn in (db.reader, db.writer):
+                try:
+                    conn.execute("DETACH DATABASE " + quote(name))
+                except sqlite3.Error:
+                    pass
+        self._attached = {k: v - {name} for k, v in self._attached.items()}
+
+    # -- sessions ----------------------------------------------------------------------------------
+    def new_session(self, connection_id: int) -> Session:
+        s = Session(self, connection_id)
+        self.sessions[connection_id] = s
+        self.stats["Connections"] += 1
+        return s
+
+    def session_closed(self, session: Session) -> None:
+        self.sessions.pop(session.id, None)
+        self.connections.pop(session.id, None)
+
+    def kill(self, session: Session, target: int, query_only: bool) -> None:
+        other = self.sessions.get(target)
+        if other is None:
+            raise SqlError(1094, f"Unknown thread id: {target}")
+        if other.user != session.user:
+            session.node.accounts.check(session.user, session.host, "SUPER", None)
+        conn = self.connections.get(target)
+        if conn is not None:
+            from mysql_mimic.constants import KillKind
+
+            conn.kill(KillKind.QUERY if query_only else KillKind.CONNECTION)
+
+    def show(self, session: Session, cmd: st.Show) -> Outcome:
+        return show.show(self, session, cmd)
+
+
+def _note(code: int, msg: str) -> Any:
+    from server.session import Warning_
+
+    return Warning_("Note", code, msg)
+
+
+def _check_db_name(name: str) -> None:
+    if not name or len(name) > 64 or name != name.strip() or "/" in name or "\\" in name or "." in name:
+        raise SqlError(1102, f"Incorrect database name '{name}'")
+
+
+def _home(ast: exp.Expression, current: str | None) -> tuple[str | None, bool]:
+    """The database a statement runs in (its written table's, else its first table's), and whether
+    it reads information_schema."""
+    target: exp.Table | None = None
+    if isinstance(ast, exp.Insert):
+        target = ast.this.this if isinstance(ast.this, exp.Schema) else ast.this
+    elif isinstance(ast, exp.Delete) and ast.args.get("tables"):
+        target = ast.args["tables"][0]
+    elif isinstance(ast, (exp.Update, exp.Delete)):
+        target = ast.this if isinstance(ast.this, exp.Table) else ast.find(exp.Table)
+    ctes = {c.alias_or_name.lower() for c in ast.find_all(exp.CTE)}
+    info = False
+    first: exp.Table | None = None
+    for t in ast.find_all(exp.Table):
+        if not t.name or (not t.db and t.name.lower() in ctes):
+            continue
+        dbn = t.db or current
+        if dbn is not None and dbn.lower() == "information_schema":
+            info = True
+        elif first is None:
+            first = t
+    if target is None:
+        target = first
+    if target is None:
+        return None, info
+    return (target.db or current), info

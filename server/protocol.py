@@ -1,0 +1,229 @@
+"""Wire-protocol pieces mysql-mimic gets wrong or lacks: OK/ERR packets with our flags and SQLSTATEs,
+result column types inferred over all rows, and COM_STMT_EXECUTE parameters read as values (never
+spliced into SQL text)."""
+
+from __future__ import annotations
+
+import io
+import struct
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from mysql_mimic.results import ResultColumn
+from mysql_mimic.types import ColumnType, ServerStatus, uint_1, uint_2, uint_len
+
+from sqlfront.errors import SqlError
+
+ER_MALFORMED_PACKET = 1835
+
+
+def ok_packet(affected: int, insert_id: int, status: int, warnings: int, info: str = "", eof: bool = False) -> bytes:
+    out = bytearray(b"\xfe" if eof else b"\x00")
+    out += uint_len(affected) + uint_len(insert_id) + uint_2(status) + uint_2(warnings)
+    if info:
+        out += info.encode()
+    return bytes(out)
+
+
+def eof_packet(status: int, warnings: int = 0) -> bytes:
+    return b"\xfe" + uint_2(warnings) + uint_2(status)
+
+
+def err_packet(err: SqlError) -> bytes:
+    msg = err.message.replace("\x1b", "")
+    return b"\xff" + uint_2(err.code) + b"#" + err.sqlstate.encode()[:5].ljust(5, b"0") + msg.encode("utf-8", "replace")
+
+
+def status_flags(autocommit: bool, in_txn: bool, more: bool = False) -> int:
+    flags = 0
+    if autocommit:
+        flags |= ServerStatus.SERVER_STATUS_AUTOCOMMIT
+    if in_txn:
+        flags |= ServerStatus.SERVER_STATUS_IN_TRANS
+    if more:
+        flags |= 0x0008  # SERVER_MORE_RESULTS_EXISTS
+    return int(flags)
+
+
+def infer_columns(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> tuple[list[ResultColumn], list[Sequence[Any]]]:
+    """Column types from every row (SQLite is dynamically typed); rows are coerced to fit."""
+    n = len(names)
+    kinds: list[set[type]] = [set() for _ in range(n)]
+    for row in rows:
+        for i, v in enumerate(row):
+            if v is not None:
+                kinds[i].add(type(v))
+    cols: list[ResultColumn] = []
+    coerce: list[Any] = []
+    for name, ks in zip(names, kinds, strict=True):
+        ctype, conv = _pick(ks)
+        cols.append(ResultColumn(name=name, type=ctype))
+        coerce.append(conv)
+    if any(c is not None for c in coerce):
+        rows = [tuple(v if v is None or c is None else c(v) for v, c in zip(r, coerce, strict=True)) for r in rows]
+    return cols, list(rows)
+
+
+def _pick(ks: set[type]) -> tuple[ColumnType, Any]:
+    if not ks:
+        return ColumnType.VAR_STRING, None
+    if len(ks) == 1:
+        k = next(iter(ks))
+        if k is int:
+            return ColumnType.LONGLONG, _int_or_str
+        if k is float:
+            return ColumnType.DOUBLE, None
+        if k is str:
+            return ColumnType.VAR_STRING, None
+        if k is bytes:
+            return ColumnType.BLOB, None
+        if k is Decimal:
+            return ColumnType.NEWDECIMAL, str
+        if k is datetime:
+            return ColumnType.DATETIME, None
+        if k is date:
+            return ColumnType.DATE, None
+        if k is timedelta:
+            return ColumnType.TIME, None
+        if k is time:
+            return ColumnType.VAR_STRING, str
+    if ks <= {int, float}:
+        return ColumnType.DOUBLE, float
+    if ks <= {int, float, Decimal}:
+        return ColumnType.NEWDECIMAL, str
+    if bytes in ks:
+        return ColumnType.BLOB, _to_bytes
+    return ColumnType.VAR_STRING, _to_str
+
+
+_I64 = 1 << 63
+
+
+def _int_or_str(v: Any) -> Any:
+    return v if -_I64 <= v < _I64 else str(v)
+
+
+def _to_str(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return repr(v)
+    return v.isoformat(" ") if isinstance(v, datetime) else str(v)
+
+
+def _to_bytes(v: Any) -> bytes:
+    return v if isinstance(v, bytes) else str(v).encode()
+
+
+# -- COM_STMT_EXECUTE --------------------------------------------------------------------------------
+_STRINGS = {ColumnType.VARCHAR, ColumnType.VAR_STRING, ColumnType.STRING, ColumnType.ENUM, ColumnType.SET,
+            ColumnType.JSON, ColumnType.DECIMAL, ColumnType.NEWDECIMAL, ColumnType.GEOMETRY}
+_BLOBS = {ColumnType.BLOB, ColumnType.TINY_BLOB, ColumnType.MEDIUM_BLOB, ColumnType.LONG_BLOB, ColumnType.BIT}
+
+
+def read_execute(data: bytes, nparams: int, previous_types: list[tuple[int, bool]] | None,
+                 long_data: dict[int, bytearray] | None) -> tuple[int, list[Any], list[tuple[int, bool]]]:
+    """Parse COM_STMT_EXECUTE's body after the statement id. Returns (flags, values, types).
+
+    When the client does not resend types (new-params-bound = 0, as libmysqlclient does on a
+    re-execute), the previous execute's types are used."""
+    r = io.BytesIO(data)
+    try:
+        flags = r.read(1)[0]
+        r.read(4)  # iteration count, always 1
+        if nparams == 0:
+            return flags, [], previous_types or []
+        bitmap = r.read((nparams + 7) // 8)
+        bound = r.read(1)[0]
+        if bound:
+            types = []
+            for _ in range(nparams):
+                t, f = r.read(2)
+                types.append((t, bool(f & 0x80)))
+        elif previous_types is not None and len(previous_types) == nparams:
+            types = previous_types
+        else:
+            raise SqlError(ER_MALFORMED_PACKET, "Malformed COM_STMT_EXECUTE: parameter types were never sent")
+        values: list[Any] = []
+        for i, (t, unsigned) in enumerate(types):
+            if bitmap[i // 8] & (1 << (i % 8)):
+                values.append(None)
+            elif long_data and i in long_data:
+                values.append(_decode_long(long_data[i], t))
+            else:
+                values.append(_read_value(r, t, unsigned))
+        return flags, values, types
+    except (IndexError, ValueError, struct.error) as e:
+        raise SqlError(ER_MALFORMED_PACKET, f"Malformed COM_STMT_EXECUTE packet: {e}") from None
+
+
+def _decode_long(buf: bytearray, t: int) -> Any:
+    if t in _BLOBS:
+        return bytes(buf)
+    return bytes(buf).decode("utf-8", "surrogateescape")
+
+
+def _lenenc(r: io.BytesIO) -> bytes:
+    first = r.read(1)[0]
+    if first < 0xFB:
+        n = first
+    elif first == 0xFC:
+        n = struct.unpack("<H", r.read(2))[0]
+    elif first == 0xFD:
+        n = int.from_bytes(r.read(3), "little")
+    elif first == 0xFE:
+        n = struct.unpack("<Q", r.read(8))[0]
+    else:
+        raise ValueError("bad length-encoded string")
+    data = r.read(n)
+    if len(data) != n:
+        raise ValueError("truncated value")
+    return data
+
+
+def _read_value(r: io.BytesIO, t: int, unsigned: bool) -> Any:
+    if t in _STRINGS:
+        return _lenenc(r).decode("utf-8", "surrogateescape")
+    if t in _BLOBS:
+        return _lenenc(r)
+    if t == ColumnType.TINY:
+        return struct.unpack("<B" if unsigned else "<b", r.read(1))[0]
+    if t in (ColumnType.SHORT, ColumnType.YEAR):
+        return struct.unpack("<H" if unsigned else "<h", r.read(2))[0]
+    if t in (ColumnType.LONG, ColumnType.INT24):
+        return struct.unpack("<I" if unsigned else "<i", r.read(4))[0]
+    if t == ColumnType.LONGLONG:
+        return struct.unpack("<Q" if unsigned else "<q", r.read(8))[0]
+    if t == ColumnType.FLOAT:
+        return struct.unpack("<f", r.read(4))[0]
+    if t == ColumnType.DOUBLE:
+        return struct.unpack("<d", r.read(8))[0]
+    if t == ColumnType.NULL:
+        return None
+    if t in (ColumnType.DATE, ColumnType.DATETIME, ColumnType.TIMESTAMP):
+        n = r.read(1)[0]
+        b = r.read(n)
+        if n == 0:
+            return "0000-00-00 00:00:00" if t != ColumnType.DATE else "0000-00-00"
+        y, mo, d = struct.unpack("<HBB", b[:4])
+        if t == ColumnType.DATE or n == 4:
+            return f"{y:04d}-{mo:02d}-{d:02d}" + ("" if t == ColumnType.DATE else " 00:00:00")
+        h, mi, s = b[4], b[5], b[6]
+        text = f"{y:04d}-{mo:02d}-{d:02d} {h:02d}:{mi:02d}:{s:02d}"
+        if n == 11:
+            text += f".{struct.unpack('<I', b[7:11])[0]:06d}"
+        return text
+    if t == ColumnType.TIME:
+        n = r.read(1)[0]
+        b = r.read(n)
+        if n == 0:
+            return "00:00:00"
+        neg, days, h, mi, s = struct.unpack("<BIBBB", b[:8])
+        text = f"{'-' if neg else ''}{days * 24 + h:02d}:{mi:02d}:{s:02d}"
+        if n == 12:
+            text += f".{struct.unpack('<I', b[8:12])[0]:06d}"
+        return text
+    raise SqlError(1210, f"Incorrect arguments to mysqld_stmt_execute: unsupported parameter type {t}")
+
+
+__all__ = ["ok_packet", "eof_packet", "err_packet", "status_flags", "infer_columns", "read_execute", "uint_1"]

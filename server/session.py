@@ -1,0 +1,662 @@
+"""A client session: its state (database, variables, transaction) and the execution of commands.
+
+One way through the data: text -> ``sqlfront`` command (cached) -> checks (privilege, role/state) ->
+storage (reader connection, or the database's single writer) -> ``Outcome``. Writes hold the
+database's writer lock until commit; the lock is released before waiting for the group fsync so
+concurrent writers share it (invariant 8 and group commit).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlfront.lower import Lowered, lower, substitute, variables_in
+from sqlglot import exp
+
+from server import variables as sysvars
+from sqlfront import statements as st
+from sqlfront.ddl import (
+    TableDef,
+    add_index,
+    apply_alter,
+    drop_index,
+    rebuild_sql,
+    table_from_create,
+    table_like,
+)
+from sqlfront.errors import SqlError, not_supported
+from storage.database import Database, quote
+
+if TYPE_CHECKING:
+    from server.node import Node
+
+
+@dataclass
+class Outcome:
+    """What one statement produced: a result set (columns not None) or an OK."""
+
+    columns: list[str] | None = None
+    rows: Sequence[Sequence[Any]] = ()
+    affected: int = 0
+    insert_id: int = 0
+    info: str = ""
+
+
+@dataclass
+class Plan:
+    """A lowered DML statement, cached per (text, current database)."""
+
+    lowered: Lowered
+    home: str | None  # the database whose connection runs it; None: no user table (scratch)
+    info_schema: bool
+    count_sql: str | None = None
+    target_table: str | None = None
+    autoinc: bool = False
+    nparams: int = 0
+
+
+@dataclass
+class Warning_:
+    level: str
+    code: int
+    message: str
+
+
+_CONSTRAINT = re.compile(r"(UNIQUE|NOT NULL|CHECK) constraint failed: (.*)")
+
+
+class Session:
+    def __init__(self, node: Node, connection_id: int) -> None:
+        self.node = node
+        self.id = connection_id
+        self.user = ""
+        self.host = ""
+        self.db: str | None = None
+        self.vars: dict[str, Any] = dict(node.globals.values)
+        self.user_vars: dict[str, Any] = {}
+        self.txn_db: Database | None = None  # the database whose writer this session holds
+        self.explicit_txn = False
+        self.last_insert_id = 0
+        self.row_count = -1
+        self.found_rows = 0
+        self.warnings: list[Warning_] = []
+        self.stmt_time = datetime.now()
+        self.client_found_rows = False
+        self.command = "Sleep"
+        self.state = ""
+        self.info = ""
+        self.started = time.time()
+        self.stmt_started = time.time()
+        self._savepoint = 0
+
+    # -- status flags ------------------------------------------------------------------------------
+    @property
+    def autocommit(self) -> bool:
+        return bool(self.vars["autocommit"])
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.explicit_txn or self.txn_db is not None
+
+    # -- FunctionContext for sqlfront.functions ----------------------------------------------------
+    def now(self) -> datetime:
+        return self.stmt_time
+
+    @property
+    def connection_id(self) -> int:
+        return self.id
+
+    # -- entry points ------------------------------------------------------------------------------
+    async def run(self, text: str, params: Sequence[Any] | None = None, plan: Any = None) -> Outcome:
+        """Execute one statement (already split)."""
+        self.stmt_time = datetime.now().replace(microsecond=0)
+        self.stmt_started = time.time()
+        self.command, self.info = "Query", text[:100]
+        cmd = plan if plan is not None else self.node.parse(text)
+        if not isinstance(cmd, st.Show) or cmd.what not in ("warnings", "errors", "warning_count", "error_count"):
+            self.warnings = []
+        try:
+            return await self._dispatch(cmd, params)
+        finally:
+            self.command, self.info = "Sleep", ""
+
+    async def _dispatch(self, cmd: Any, params: Sequence[Any] | None) -> Outcome:
+        node = self.node
+        if isinstance(cmd, st.Dml):
+            return await self._dml(cmd, params or ())
+        if isinstance(cmd, st.Txn):
+            return await self._txn(cmd.action)
+        if isinstance(cmd, st.SetStatement):
+            return await self._set(cmd)
+        if isinstance(cmd, st.SetNames):
+            for v in ("character_set_client", "character_set_connection", "character_set_results"):
+                self.vars[v] = cmd.charset
+            return Outcome()
+        if isinstance(cmd, st.Use):
+            self.use(cmd.db)
+            return Outcome()
+        if isinstance(cmd, st.Show):
+            return node.show(self, cmd)
+        if isinstance(cmd, st.CreateDatabase):
+            await self._implicit_commit()
+            return await node.create_database(self, cmd.name, cmd.if_not_exists)
+        if isinstance(cmd, st.DropDatabase):
+            await self._implicit_commit()
+            return await node.drop_database(self, cmd.name, cmd.if_exists)
+        if isinstance(cmd, st.Ddl):
+            await self._implicit_commit()
+            return await self._ddl(cmd)
+        if isinstance(cmd, st.Checksum):
+            return self._checksum(cmd)
+        if isinstance(cmd, st.Kill):
+            node.kill(self, cmd.id, cmd.query_only)
+            return Outcome()
+        if isinstance(cmd, st.NoOp):
+            return Outcome()
+        if cmd is not None and type(cmd).__module__ == "sqlfront.accounts":
+            await self._implicit_commit()
+            rows = node.accounts.execute(cmd, self.user, self.host)
+            if rows is not None:
+                return Outcome(columns=[f"Grants for {rows[0][1]}" if rows else "Grants"], rows=[(r[0],) for r in rows])
+            return Outcome()
+        handler = node.extra_commands.get(type(cmd))
+        if handler is not None:
+            return await handler(self, cmd)
+        raise not_supported(type(cmd).__name__)
+
+    def use(self, name: str) -> None:
+        if name.lower() == "information_schema":
+            self.db = "information_schema"
+            return
+        db = self.node.store.get(name)
+        if db is None:
+            raise SqlError(1049, f"Unknown database '{name}'")
+        self.node.accounts.check(self.user, self.host, "USAGE", name)
+        self.db = name
+
+    # -- transactions ------------------------------------------------------------------------------
+    async def _txn(self, action: str) -> Outcome:
+        if action == "begin":
+            await self.commit()
+            self.explicit_txn = True
+        elif action == "commit":
+            await self.commit()
+        else:
+            self.rollback()
+        return Outcome()
+
+    async def _implicit_commit(self) -> None:
+        if self.in_transaction:
+            await self.commit()
+
+    async def commit(self) -> None:
+        db, self.txn_db, self.explicit_txn = self.txn_db, None, False
+        if db is None:
+            return
+        try:
+            res = db.commit()
+        finally:
+            self.node.release_writer(db, self)
+        if res is not None:
+            self.node.committed(db, res[0])
+            if db.info.durability == "sync":
+                await self.node.store.log.wait_durable(res[1])
+
+    def rollback(self) -> None:
+        db, self.txn_db, self.explicit_txn = self.txn_db, None, False
+        if db is None:
+            return
+        try:
+            db.rollback()
+        finally:
+            self.node.release_writer(db, self)
+
+    async def close(self) -> None:
+        self.rollback()
+        self.node.session_closed(self)
+
+    # -- SET ---------------------------------------------------------------------------------------
+    async def _set(self, cmd: st.SetStatement) -> Outcome:
+        for scope, name, value_ast in cmd.assignments:
+            if isinstance(value_ast, exp.Var) and value_ast.name.upper() == "DEFAULT":
+                value = sysvars.DEFAULTS.get(name, (None, False))[0]
+            else:
+                value = self.evaluate(value_ast)
+            if scope == "user":
+                self.user_vars[name] = value
+                continue
+            if name in ("names", "character_set"):
+                continue
+            value = sysvars.normalize(name, value)
+            if scope == "global":
+                self.node.accounts.check(self.user, self.host, "SUPER", None)
+                self.node.globals.values[name] = value
+            if name == "autocommit" and value and not self.vars["autocommit"]:
+                await self.commit()  # SET autocommit=1 commits an open transaction
+            if name in ("last_insert_id", "insert_id") and scope != "global":
+                self.last_insert_id = int(value or 0)
+            if scope != "global" or name not in ("autocommit",):
+                self.vars[name] = value
+        return Outcome()
+
+    def evaluate(self, ast: exp.Expression) -> Any:
+        """Evaluate a scalar expression with no table (SET values, variables)."""
+        out = self._select_scratch(exp.select(ast.copy()), ())
+        return out.rows[0][0] if out.rows else None
+
+    def variable(self, name: str, scope: str | None) -> Any:
+        name = name.lower()
+        if name == "warning_count":
+            return len(self.warnings)
+        if name == "error_count":
+            return sum(1 for w in self.warnings if w.level == "Error")
+        if name in ("last_insert_id", "identity"):
+            return self.last_insert_id
+        if name == "tx_isolation":
+            name = "transaction_isolation"
+        source = self.node.globals.values if scope == "global" else self.vars
+        if name not in source:
+            raise SqlError(1193, f"Unknown system variable '{name}'")
+        return source[name]
+
+    def _substitute_vars(self, ast: exp.Expression) -> exp.Expression:
+        names = variables_in(ast)
+        if not names:
+            return ast
+        values: dict[str, Any] = {}
+        for kind, name, scope in names:
+            if kind == "user":
+                values[f"@{name}"] = self.user_vars.get(name)
+            else:
+                values[f"@@{scope + '.' if scope else ''}{name}"] = self.variable(name, scope)
+        return substitute(ast, values)
+
+    # -- DML ---------------------------------------------------------------------------------------
+    async def _dml(self, cmd: st.Dml, params: Sequence[Any]) -> Outcome:
+        plan = self.node.plan(cmd, self)
+        lw = plan.lowered
+        for db, table in lw.tables_read:
+            self._check_priv("SELECT", db, table)
+        if lw.kind == "select":
+            if plan.home is None:
+                return self._select_scratch(cmd.ast, params, plan)
+            db = self._database(plan.home)
+            self._check_readable(db)
+            conn = db.writer if self.txn_db is db else db.reader
+            self.node.attach_for(conn, db, lw.tables_read)
+            values = self._bind(lw, params)
+            try:
+                cur = conn.execute(lw.sql, values)
+                rows = cur.fetchall()
+            except sqlite3.Error as e:
+                raise self._sqlite_error(e, db) from None
+            self.found_rows = len(rows)
+            if plan.count_sql:
+                self.found_rows = conn.execute(plan.count_sql, values).fetchone()[0]
+            self.row_count = -1
+            return Outcome(columns=[d[0] for d in cur.description], rows=rows)
+        priv = {"insert": "INSERT", "replace": "INSERT", "update": "UPDATE", "delete": "DELETE"}[lw.kind]
+        for db_name, table in lw.tables_written:
+            self._check_priv(priv, db_name, table)
+            if lw.kind == "replace":
+                self._check_priv("DELETE", db_name, table)
+        db = self._database(plan.home)
+        return await self._write(db, lambda: self._run_write(db, plan, params))
+
+    def describe(self, plan: Plan) -> list[str]:
+        """Result column names of a SELECT, for COM_STMT_PREPARE's metadata (no row is read)."""
+        lw = plan.lowered
+        if plan.home is None:
+            conn = self.node.scratch(self, info_schema=plan.info_schema)
+        else:
+            db = self._database(plan.home)
+            conn = db.reader
+            self.node.attach_for(conn, db, lw.tables_read)
+        self.node.current.session = self
+        try:
+            cur = conn.execute(f"SELECT * FROM ({lw.sql}) LIMIT 0", self._bind(lw, [None] * plan.nparams))
+        except sqlite3.Error as e:
+            raise self._sqlite_error(e, None) from None
+        return [d[0] for d in cur.description]
+
+    def _bind(self, lw: Lowered, params: Sequence[Any]) -> list[Any]:
+        out = [params[p.index] if p.index is not None else p.literal for p in lw.params]
+        for i in lw.autoinc_params:
+            if out[i] == 0 or out[i] == "0":
+                out[i] = None
+        return out
+
+    def _run_write(self, db: Database, plan: Plan, params: Sequence[Any]) -> Outcome:
+        lw = plan.lowered
+        mark = db.pending_ops
+        values = self._bind(lw, params)
+        self.node.attach_for(db.writer, db, lw.tables_read)
+        try:
+            cur = db.execute(lw.sql, values)
+        except sqlite3.Error as e:
+            raise self._sqlite_error(e, db) from None
+        ops = db._ops[mark:]
+        if lw.upsert or lw.kind == "replace":
+            affected = sum(2 if op[0] == "u" else 1 for op in ops)
+        elif lw.kind == "update":
+            changed = sum(1 for op in ops if op[0] == "u")
+            affected = cur.rowcount if self.client_found_rows else changed
+            self.info = f"Rows matched: {cur.rowcount}  Changed: {changed}  Warnings: 0"
+        else:
+            affected = cur.rowcount
+        insert_id = 0
+        if lw.kind in ("insert", "replace") and plan.autoinc:
+            first = next((op[2] for op in ops if op[0] == "i" and op[1] == plan.target_table), None)
+            if first is not None:
+                insert_id = first
+                self.last_insert_id = first
+        self.row_count = affected
+        info = self.info if lw.kind == "update" else ""
+        if lw.kind in ("insert", "replace") and len(lw.params) and cur.rowcount > 1:
+            info = f"Records: {cur.rowcount}  Duplicates: 0  Warnings: 0"
+        return Outcome(affected=affected, insert_id=insert_id, info=info)
+
+    async def _write(self, db: Database, work: Any) -> Outcome:
+        """Run ``work`` inside a write transaction on ``db`` (autocommit or the open one)."""
+        self._check_writable(db)
+        if self.txn_db is not None and self.txn_db is not db:
+            raise not_supported("A transaction that writes to two databases")
+        if self.txn_db is None:
+            await self.node.acquire_writer(db, self)
+            try:
+                db.begin()
+            except BaseException:
+                self.node.release_writer(db, self)
+                raise
+            self.txn_db = db
+        explicit = self.explicit_txn or not self.autocommit
+        if explicit:
+            self._savepoint += 1
+            name = f"s{self._savepoint}"
+            mark = db.savepoint(name)
+            try:
+                out = work()
+            except BaseException:
+                db.rollback_to(name, mark)
+                raise
+            db.release(name)
+            return out
+        try:
+            out = work()
+        except BaseException:
+            self.rollback()
+            raise
+        await self.commit()
+        return out
+
+    def _select_scratch(self, ast: exp.Expression, params: Sequence[Any], plan: Plan | None = None) -> Outcome:
+        """Run a SELECT that reads no user database (functions, variables, information_schema)."""
+        lw = lower(self._substitute_vars(ast), self.node.resolver(self, None))
+        if isinstance(lw, list):
+            lw = lw[0]
+        conn = self.node.scratch(self, info_schema=plan.info_schema if plan else False)
+        try:
+            cur = conn.execute(lw.sql, self._bind(lw, params))
+            rows = cur.fetchall()
+        except sqlite3.Error as e:
+            raise self._sqlite_error(e, None) from None
+        self.found_rows = len(rows)
+        return Outcome(columns=[d[0] for d in cur.description], rows=rows)
+
+    # -- DDL ---------------------------------------------------------------------------------------
+    def _table_ref(self, table: exp.Table) -> tuple[Database, str]:
+        db = self._database(table.db or self.db)
+        return db, table.name
+
+    async def _ddl(self, cmd: st.Ddl) -> Outcome:
+        kind = cmd.kind
+        if kind in ("create_table", "create_table_like"):
+            target = cmd.ast.this.this if isinstance(cmd.ast.this, exp.Schema) else cmd.ast.this
+            db, name = self._table_ref(target)
+            self._check_priv("CREATE", db.info.name, name)
+            if name.lower() in db.tables:
+                if cmd.ast.args.get("exists"):
+                    self.warnings.append(Warning_("Note", 1050, f"Table '{name}' already exists"))
+                    return Outcome()
+                raise SqlError(1050, f"Table '{name}' already exists")
+            if kind == "create_table_like":
+                like = cmd.ast.find(exp.LikeProperty).this
+                src_db, src_name = self._table_ref(like)
+                tdef = table_like(self.node.table_def(src_db, src_name), name)
+            else:
+                if cmd.ast.expression is not None:
+                    raise not_supported("CREATE TABLE ... SELECT")
+                tdef = table_from_create(cmd.ast)
+                keys = st.singlestore_keys(cmd.text)
+                tdef.storage, tdef.shard_key, tdef.sort_key = keys.storage, keys.shard_key, keys.sort_key
+            tdef.name = name
+            stmts = tdef.sqlite_create(name) + tdef.sqlite_triggers(name) + [_catalog_put(tdef)]
+            if tdef.auto_increment and tdef.auto_increment > 1:
+                stmts.append(f"INSERT INTO sqlite_sequence(name, seq) VALUES ({_lit(name)}, {int(tdef.auto_increment) - 1})")
+            return await self._write(db, lambda: self._logged(db, stmts))
+        if kind == "drop_table":
+            by_db: dict[str, list[str]] = {}
+            missing = []
+            for t in cmd.ast.args.get("tables") or [cmd.ast.this]:
+                dbn = t.db or self.db
+                if dbn is None:
+                    raise SqlError(1046, "No database selected")
+                db = self.node.store.get(dbn)
+                if db is None or t.name.lower() not in db.tables:
+                    missing.append(f"{dbn}.{t.name}")
+                    continue
+                self._check_priv("DROP", dbn, t.name)
+                by_db.setdefault(dbn, []).append(self.node.physical_name(db, t.name))
+            if missing and not cmd.ast.args.get("exists"):
+                raise SqlError(1051, f"Unknown table '{','.join(missing)}'")
+            for m in missing:
+                self.warnings.append(Warning_("Note", 1051, f"Unknown table '{m}'"))
+            for dbn, names in by_db.items():
+                db = self._database(dbn)
+                stmts = []
+                for n in names:
+                    stmts += [f"DROP TABLE {quote(n)}", f"DELETE FROM _drlab_tables WHERE name = {_lit(n)}"]
+                await self._write(db, lambda db=db, stmts=stmts: self._logged(db, stmts))
+            return Outcome()
+        if kind == "truncate":
+            m = re.fullmatch(r"truncate\s+(?:table\s+)?(\S+)", cmd.text, re.I | re.S)
+            dbn, tname = st._split_qualified(m.group(1))  # type: ignore[union-attr]
+            db = self._database(dbn or self.db)
+            phys = self.node.physical_name(db, tname)
+            self._check_priv("DROP", db.info.name, phys)
+            stmts = [f"DELETE FROM {quote(phys)}"]
+            if db.writer.execute("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'").fetchone():
+                stmts.append(f"DELETE FROM sqlite_sequence WHERE name = {_lit(phys)}")
+            return await self._write(db, lambda: self._logged(db, stmts))
+        if kind == "alter_table":
+            db, name = self._table_ref(cmd.ast.this)
+            phys = self.node.physical_name(db, name)
+            self._check_priv("ALTER", db.info.name, phys)
+            old = self.node.table_def(db, phys)
+            new, renames = apply_alter(old, cmd.ast)
+            return await self._write(db, lambda: self._logged(db, self._rebuild(db, old, new, renames)))
+        if kind == "rename_table":
+            pairs = re.findall(r"(\S+)\s+to\s+([^\s,]+)", cmd.text[cmd.text.lower().index("table") + 6 :], re.I)
+            for a, b in pairs:
+                adb, aname = st._split_qualified(a)
+                bdb, bname = st._split_qualified(b)
+                db = self._database(adb or self.db)
+                if (bdb or self.db) != db.info.name:
+                    raise not_supported("RENAME TABLE across databases")
+                phys = self.node.physical_name(db, aname)
+                if bname.lower() in db.tables:
+                    raise SqlError(1050, f"Table '{bname}' already exists")
+                old = self.node.table_def(db, phys)
+                new = TableDef.from_json(old.to_json())
+                new.name = bname
+                await self._write(db, lambda db=db, old=old, new=new: self._logged(db, self._rebuild(db, old, new, None)))
+            return Outcome()
+        if kind == "create_index":
+            m = re.match(r"create\s+(unique\s+|fulltext\s+)?index\s+(\S+)\s+on\s+(\S+)\s*\((.*)\)", cmd.text, re.I | re.S)
+            if not m:
+                raise SqlError(1064, "You have an error in your SQL syntax near " + repr(cmd.text[:60]))
+            dbn, tname = st._split_qualified(m.group(3))
+            db = self._database(dbn or self.db)
+            phys = self.node.physical_name(db, tname)
+            self._check_priv("INDEX", db.info.name, phys)
+            old = self.node.table_def(db, phys)
+            cols = [re.sub(r"\(\d+\)|\s+(asc|desc)$", "", c.strip(), flags=re.I).strip("`") for c in _split_cols(m.group(4))]
+            from sqlfront.ddl import Index
+
+            new = add_index(old, Index(name=m.group(2).strip("`"), columns=cols, unique=bool(m.group(1)) and m.group(1).lower().startswith("unique")))
+            return await self._write(db, lambda: self._logged(db, self._rebuild(db, old, new, None, indexes_only=True)))
+        if kind == "drop_index":
+            m = re.match(r"drop\s+index\s+(\S+)\s+on\s+(\S+)", cmd.text, re.I | re.S)
+            if not m:
+                raise SqlError(1064, "You have an error in your SQL syntax near " + repr(cmd.text[:60]))
+            dbn, tname = st._split_qualified(m.group(2))
+            db = self._database(dbn or self.db)
+            phys = self.node.physical_name(db, tname)
+            old = self.node.table_def(db, phys)
+            new = drop_index(old, m.group(1).strip("`"))
+            return await self._write(db, lambda: self._logged(db, self._rebuild(db, old, new, None, indexes_only=True)))
+        raise not_supported(kind)
+
+    def _rebuild(self, db: Database, old: TableDef, new: TableDef, renames: dict[str, str] | None, indexes_only: bool = False) -> list[str]:
+        phys = old.name
+        stmts: list[str] = []
+        if indexes_only:
+            for idx in old.indexes:
+                if not idx.primary:
+                    stmts.append(f"DROP INDEX IF EXISTS {quote(phys + '__' + idx.name)}")
+            stmts += [s for s in new.sqlite_create(phys)[1:]]
+        else:
+            if renames is None:
+                renames = {c.name: c.name for c in old.columns}
+            stmts += rebuild_sql(old, new, renames, phys)
+            if new.name != phys:
+                stmts.append(f"ALTER TABLE {quote(phys)} RENAME TO {quote(new.name)}")
+                for idx in new.indexes:
+                    if not idx.primary:
+                        stmts.append(f"DROP INDEX IF EXISTS {quote(phys + '__' + idx.name)}")
+                stmts += new.sqlite_create(new.name)[1:]
+                stmts.append(f"DELETE FROM _drlab_tables WHERE name = {_lit(phys)}")
+            for trig in db.writer.execute(
+                "SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name = ?", (phys,)
+            ).fetchall():
+                stmts.append(f"DROP TRIGGER IF EXISTS {quote(trig[0])}")
+            stmts += new.sqlite_triggers(new.name)
+        stmts.append(_catalog_put(new))
+        return stmts
+
+    def _logged(self, db: Database, stmts: list[str]) -> Outcome:
+        try:
+            db.execute_logged_sql(stmts)
+        except sqlite3.Error as e:
+            raise self._sqlite_error(e, db) from None
+        return Outcome()
+
+    def _checksum(self, cmd: st.Checksum) -> Outcome:
+        rows = []
+        for dbn, table in cmd.tables:
+            dbn = dbn or self.db
+            if dbn is None:
+                raise SqlError(1046, "No database selected")
+            db = self.node.store.get(dbn)
+            self._check_priv("SELECT", dbn, table)
+            if db is None or table.lower() not in db.tables:
+                rows.append((f"{dbn}.{table}", None))
+                self.warnings.append(Warning_("Error", 1146, f"Table '{dbn}.{table}' doesn't exist"))
+                continue
+            self._check_readable(db)
+            rows.append((f"{dbn}.{table}", db.checksum(self.node.physical_name(db, table))))
+        return Outcome(columns=["Table", "Checksum"], rows=rows)
+
+    # -- checks ------------------------------------------------------------------------------------
+    def _database(self, name: str | None) -> Database:
+        if name is None:
+            raise SqlError(1046, "No database selected")
+        db = self.node.store.get(name)
+        if db is None:
+            raise SqlError(1049, f"Unknown database '{name}'")
+        return db
+
+    def _check_priv(self, priv: str, db: str | None, table: str | None) -> None:
+        if db is not None and db.lower() == "information_schema":
+            return
+        self.node.accounts.check(self.user, self.host, priv, db or self.db, table)
+
+    def _check_readable(self, db: Database) -> None:
+        if db.info.state in ("provisioning", "recovering", "unrecoverable"):
+            raise SqlError(
+                1290,
+                f"Database '{db.info.name}' is in state '{db.info.state}' and cannot be read"
+                + (f": {db.info.details}" if db.info.details else "; wait until it is replicating or online"),
+            )
+
+    def _check_writable(self, db: Database) -> None:
+        self.node.check_writable(self, db)
+
+    def _sqlite_error(self, e: sqlite3.Error, db: Database | None) -> SqlError:
+        msg = str(e)
+        m = _CONSTRAINT.match(msg)
+        if m:
+            kind, what = m.groups()
+            if kind == "UNIQUE":
+                table = what.split(",")[0].split(".")[0].strip()
+                cols = [c.strip().split(".", 1)[-1] for c in what.split(",")]
+                key = "PRIMARY"
+                if db is not None and table.lower() in db.tables:
+                    tdef = TableDef.from_json(db.tables[table.lower()])
+                    for idx in tdef.indexes:
+                        if [c.lower() for c in idx.columns] == [c.lower() for c in cols]:
+                            key = idx.name
+                            break
+                return SqlError(1062, f"Duplicate entry for key '{key}' (columns {', '.join(cols)})")
+            if kind == "NOT NULL":
+                return SqlError(1048, f"Column '{what.split('.')[-1]}' cannot be null")
+            col = what.replace("drlab_enum_", "").replace("drlab_len_", "")
+            if "drlab_len_" in what:
+                return SqlError(1406, f"Data too long for column '{col}' at row 1")
+            return SqlError(1265, f"Data truncated for column '{col}' at row 1")
+        m = re.match(r"no such table: (?:\w+\.)?(.+)", msg)
+        if m:
+            return SqlError(1146, f"Table '{(db.info.name + '.') if db else ''}{m.group(1)}' doesn't exist")
+        m = re.match(r"no such column: (.+)", msg)
+        if m:
+            return SqlError(1054, f"Unknown column '{m.group(1)}' in 'field list'")
+        if "values for" in msg and "columns" in msg or "has" in msg and "columns but" in msg:
+            return SqlError(1136, "Column count doesn't match value count at row 1")
+        if "datatype mismatch" in msg:
+            return SqlError(1366, "Incorrect integer value for an integer column")
+        if isinstance(e, sqlite3.OperationalError) and "syntax error" in msg:
+            return SqlError(1064, f"You have an error in your SQL syntax: {msg}")
+        return SqlError(1105, f"Unknown error: {msg}")
+
+
+def _catalog_put(tdef: TableDef) -> str:
+    return f"INSERT OR REPLACE INTO _drlab_tables(name, def) VALUES ({_lit(tdef.name)}, {_lit(tdef.to_json())})"
+
+
+def _lit(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _split_cols(s: str) -> list[str]:
+    out, depth, cur = [], 0, ""
+    for ch in s:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            out.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    out.append(cur)
+    return [c for c in out if c.strip()]
+
+
+__all__ = ["Session", "Outcome", "Plan", "Warning_"]

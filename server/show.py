@@ -1,0 +1,456 @@
+"""SHOW statements and information_schema, built from the node's state.
+
+information_schema tables are materialised into the node's scratch SQLite connection when a query
+reads them, then the client's query runs there unchanged (so WHERE, JOIN and ORDER BY all work).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import sqlglot
+
+from sqlfront import statements as st
+from sqlfront.ddl import Column, TableDef
+from sqlfront.errors import SqlError, not_supported
+from storage.database import quote
+
+if TYPE_CHECKING:
+    from server.node import Node
+    from server.session import Outcome, Session
+
+# name -> column names; the rows come from the builders below
+INFO_SCHEMA: dict[str, list[str]] = {
+    "SCHEMATA": ["CATALOG_NAME", "SCHEMA_NAME", "DEFAULT_CHARACTER_SET_NAME", "DEFAULT_COLLATION_NAME", "SQL_PATH"],
+    "TABLES": ["TABLE_CATALOG", "TABLE_SCHEMA", "TABLE_NAME", "TABLE_TYPE", "ENGINE", "VERSION", "ROW_FORMAT",
+               "TABLE_ROWS", "AVG_ROW_LENGTH", "DATA_LENGTH", "MAX_DATA_LENGTH", "INDEX_LENGTH", "DATA_FREE",
+               "AUTO_INCREMENT", "CREATE_TIME", "UPDATE_TIME", "CHECK_TIME", "TABLE_COLLATION", "CHECKSUM",
+               "CREATE_OPTIONS", "TABLE_COMMENT"],
+    "COLUMNS": ["TABLE_CATALOG", "TABLE_SCHEMA", "TABLE_NAME", "COLUMN_NAME", "ORDINAL_POSITION", "COLUMN_DEFAULT",
+                "IS_NULLABLE", "DATA_TYPE", "CHARACTER_MAXIMUM_LENGTH", "CHARACTER_OCTET_LENGTH", "NUMERIC_PRECISION",
+                "NUMERIC_SCALE", "DATETIME_PRECISION", "CHARACTER_SET_NAME", "COLLATION_NAME", "COLUMN_TYPE",
+                "COLUMN_KEY", "EXTRA", "PRIVILEGES", "COLUMN_COMMENT", "GENERATION_EXPRESSION"],
+    "STATISTICS": ["TABLE_CATALOG", "TABLE_SCHEMA", "TABLE_NAME", "NON_UNIQUE", "INDEX_SCHEMA", "INDEX_NAME",
+                   "SEQ_IN_INDEX", "COLUMN_NAME", "COLLATION", "CARDINALITY", "SUB_PART", "PACKED", "NULLABLE",
+                   "INDEX_TYPE", "COMMENT", "INDEX_COMMENT"],
+    "KEY_COLUMN_USAGE": ["CONSTRAINT_CATALOG", "CONSTRAINT_SCHEMA", "CONSTRAINT_NAME", "TABLE_CATALOG",
+                         "TABLE_SCHEMA", "TABLE_NAME", "COLUMN_NAME", "ORDINAL_POSITION",
+                         "POSITION_IN_UNIQUE_CONSTRAINT", "REFERENCED_TABLE_SCHEMA", "REFERENCED_TABLE_NAME",
+                         "REFERENCED_COLUMN_NAME"],
+    "TABLE_CONSTRAINTS": ["CONSTRAINT_CATALOG", "CONSTRAINT_SCHEMA", "CONSTRAINT_NAME", "TABLE_SCHEMA",
+                          "TABLE_NAME", "CONSTRAINT_TYPE"],
+    "REFERENTIAL_CONSTRAINTS": ["CONSTRAINT_CATALOG", "CONSTRAINT_SCHEMA", "CONSTRAINT_NAME",
+                                "UNIQUE_CONSTRAINT_CATALOG", "UNIQUE_CONSTRAINT_SCHEMA", "UNIQUE_CONSTRAINT_NAME",
+                                "MATCH_OPTION", "UPDATE_RULE", "DELETE_RULE", "TABLE_NAME", "REFERENCED_TABLE_NAME"],
+    "VIEWS": ["TABLE_CATALOG", "TABLE_SCHEMA", "TABLE_NAME", "VIEW_DEFINITION", "CHECK_OPTION", "IS_UPDATABLE",
+              "DEFINER", "SECURITY_TYPE", "CHARACTER_SET_CLIENT", "COLLATION_CONNECTION"],
+    "ROUTINES": ["SPECIFIC_NAME", "ROUTINE_CATALOG", "ROUTINE_SCHEMA", "ROUTINE_NAME", "ROUTINE_TYPE"],
+    "PROCESSLIST": ["ID", "USER", "HOST", "DB", "COMMAND", "TIME", "STATE", "INFO"],
+    "ENGINES": ["ENGINE", "SUPPORT", "COMMENT", "TRANSACTIONS", "XA", "SAVEPOINTS"],
+    "CHARACTER_SETS": ["CHARACTER_SET_NAME", "DEFAULT_COLLATE_NAME", "DESCRIPTION", "MAXLEN"],
+    "COLLATIONS": ["COLLATION_NAME", "CHARACTER_SET_NAME", "ID", "IS_DEFAULT", "IS_COMPILED", "SORTLEN"],
+    "GLOBAL_VARIABLES": ["VARIABLE_NAME", "VARIABLE_VALUE"],
+    "SESSION_VARIABLES": ["VARIABLE_NAME", "VARIABLE_VALUE"],
+}
+
+# extra information_schema tables other packages (replication, pipelines) contribute
+EXTRA_INFO_SCHEMA: dict[str, Callable[[Node, Session], list[Sequence[Any]]]] = {}
+
+_ENGINES = [("InnoDB", "DEFAULT", "drlab: SQLite materialised from a durable LMDB log", "YES", "NO", "YES")]
+_CHARSETS = [("utf8mb4", "utf8mb4_general_ci", "UTF-8 Unicode", 4), ("utf8", "utf8_general_ci", "UTF-8 Unicode", 3),
+             ("latin1", "latin1_swedish_ci", "cp1252 West European", 1), ("binary", "binary", "Binary pseudo charset", 1)]
+_COLLATIONS = [("utf8mb4_general_ci", "utf8mb4", 45, "Yes", "Yes", 1), ("utf8mb4_bin", "utf8mb4", 46, "", "Yes", 1),
+               ("utf8mb4_unicode_ci", "utf8mb4", 224, "", "Yes", 8), ("utf8_general_ci", "utf8", 33, "Yes", "Yes", 1),
+               ("utf8_bin", "utf8", 83, "", "Yes", 1), ("latin1_swedish_ci", "latin1", 8, "Yes", "Yes", 1),
+               ("binary", "binary", 63, "Yes", "Yes", 1)]
+
+
+def _out(columns: list[str], rows: Sequence[Sequence[Any]]) -> Outcome:
+    from server.session import Outcome
+
+    return Outcome(columns=columns, rows=list(rows))
+
+
+def like_match(pattern: str, value: str) -> bool:
+    """SQL LIKE (case-insensitive, as MySQL's default collation), with \\ escapes."""
+    rx = "".join(
+        ".*" if c == "%" else "." if c == "_" else re.escape(c)
+        for c in re.findall(r"\\.|.", pattern, re.S)
+        for c in [c[1] if len(c) == 2 else c]
+    )
+    return re.fullmatch(rx, value, re.I | re.S) is not None
+
+
+def _filter(cmd: st.Show, columns: list[str], rows: list[Sequence[Any]], like_col: int = 0) -> list[Sequence[Any]]:
+    if cmd.like is not None:
+        rows = [r for r in rows if like_match(cmd.like, str(r[like_col]))]
+    if cmd.where:
+        conn = sqlite3.connect(":memory:")
+        conn.execute("CREATE TABLE t(" + ", ".join(quote(c) for c in columns) + ")")
+        conn.executemany(f"INSERT INTO t VALUES ({', '.join('?' * len(columns))})", [tuple(map(_plain, r)) for r in rows])
+        try:
+            where = sqlglot.transpile("SELECT * FROM t WHERE " + cmd.where, read="mysql", write="sqlite")[0]
+            rows = conn.execute(where).fetchall()
+        except Exception as e:
+            raise SqlError(1064, f"You have an error in your SQL syntax near '{cmd.where[:60]}': {e}") from None
+        finally:
+            conn.close()
+    return rows
+
+
+def _plain(v: Any) -> Any:
+    return v if v is None or isinstance(v, (int, float, str, bytes)) else str(v)
+
+
+def show(node: Node, session: Session, cmd: st.Show) -> Outcome:
+    what = cmd.what
+    if what == "databases":
+        if cmd.extended:
+            cols = ["Database", "Commits", "Role", "State", "Position", "Details", "AsyncSlaves", "SyncSlaves",
+                    "ConsensusSlaves", "CommittedPosition", "HardenedPosition", "ReplayPosition", "Term",
+                    "LastPageTerm", "Memory (MBs)", "Pending IOs"]
+            rows = [databases_extended_row(node, n) for n in node.store.names() if _visible(node, session, n)]
+            rows.insert(0, ("information_schema", 0, "master", "online", "0:0", "", 0, 0, 0, "0:0", "0:0", "0:0", 0, 0, 0.0, 0))
+            col = "Database"
+        else:
+            col = "Database" + (f" ({cmd.like})" if cmd.like else "")
+            cols = [col]
+            rows = [("information_schema",)] + [(n,) for n in node.store.names() if _visible(node, session, n)]
+        return _out(cols, _filter(cmd, cols, rows))
+    if what == "tables":
+        dbn = cmd.db or session.db
+        if dbn is None:
+            raise SqlError(1046, "No database selected")
+        names = _table_names(node, session, dbn)
+        col = f"Tables_in_{dbn}" + (f" ({cmd.like})" if cmd.like else "")
+        cols = [col, "Table_type"] if cmd.full else [col]
+        rows = [(n, "BASE TABLE") if cmd.full else (n,) for n in names]
+        return _out(cols, _filter(cmd, cols, rows))
+    if what == "columns":
+        tdef = _tdef(node, session, cmd.db, cmd.table)
+        if cmd.full:
+            cols = ["Field", "Type", "Collation", "Null", "Key", "Default", "Extra", "Privileges", "Comment"]
+            rows = [(c.name, c.type, _collation(c), "YES" if c.nullable else "NO", _key(tdef, c), _default(c),
+                     _extra(c), "select,insert,update,references", c.comment or "") for c in tdef.columns]
+        else:
+            cols = ["Field", "Type", "Null", "Key", "Default", "Extra"]
+            rows = [(c.name, c.type, "YES" if c.nullable else "NO", _key(tdef, c), _default(c), _extra(c))
+                    for c in tdef.columns]
+        return _out(cols, _filter(cmd, cols, rows))
+    if what == "create_table":
+        tdef = _tdef(node, session, cmd.db, cmd.table)
+        return _out(["Table", "Create Table"], [(tdef.name, _show_create(node, session, cmd.db, tdef))])
+    if what == "create_database":
+        if node.store.get(cmd.db or "") is None:
+            raise SqlError(1049, f"Unknown database '{cmd.db}'")
+        return _out(["Database", "Create Database"],
+                    [(cmd.db, f"CREATE DATABASE `{cmd.db}` /*!40100 DEFAULT CHARACTER SET utf8mb4 */")])
+    if what == "index":
+        tdef = _tdef(node, session, cmd.db, cmd.table)
+        cols = ["Table", "Non_unique", "Key_name", "Seq_in_index", "Column_name", "Collation", "Cardinality",
+                "Sub_part", "Packed", "Null", "Index_type", "Comment", "Index_comment"]
+        rows = [(tdef.name, 0 if i.unique or i.primary else 1, i.name, n + 1, c, "A", None, None, None,
+                 "YES" if _col(tdef, c).nullable else "", "BTREE", "", "")
+                for i in tdef.indexes for n, c in enumerate(i.columns)]
+        return _out(cols, _filter(cmd, cols, rows))
+    if what == "variables":
+        source = node.globals.values if cmd.scope == "global" else session.vars
+        rows = sorted((k, _var_text(v)) for k, v in source.items())
+        cols = ["Variable_name", "Value"]
+        return _out(cols, _filter(cmd, cols, rows))
+    if what == "status":
+        rows = sorted((k, str(v)) for k, v in status(node).items())
+        cols = ["Variable_name", "Value"]
+        return _out(cols, _filter(cmd, cols, rows))
+    if what in ("warnings", "errors"):
+        ws = session.warnings if what == "warnings" else [w for w in session.warnings if w.level == "Error"]
+        return _out(["Level", "Code", "Message"], [(w.level, w.code, w.message) for w in ws])
+    if what in ("warning_count", "error_count"):
+        n = len(session.warnings) if what == "warning_count" else sum(1 for w in session.warnings if w.level == "Error")
+        return _out([f"@@session.{what}"], [(n,)])
+    if what == "processlist":
+        node.accounts.check(session.user, session.host, "USAGE", None)
+        cols = ["Id", "User", "Host", "db", "Command", "Time", "State", "Info"]
+        return _out(cols, processlist(node, session, cmd.full))
+    if what == "engines":
+        cols = ["Engine", "Support", "Comment", "Transactions", "XA", "Savepoints"]
+        return _out(cols, _filter(cmd, cols, _ENGINES))
+    if what == "plugins":
+        cols = ["Name", "Status", "Type", "Library", "License"]
+        rows = [("mysql_native_password", "ACTIVE", "AUTHENTICATION", None, "GPL"),
+                ("caching_sha2_password", "ACTIVE", "AUTHENTICATION", None, "GPL"),
+                ("InnoDB", "ACTIVE", "STORAGE ENGINE", None, "GPL")]
+        return _out(cols, _filter(cmd, cols, rows))
+    if what == "charset":
+        cols = ["Charset", "Description", "Default collation", "Maxlen"]
+        return _out(cols, _filter(cmd, cols, [(a, c, b, d) for a, b, c, d in _CHARSETS]))
+    if what == "collation":
+        cols = ["Collation", "Charset", "Id", "Default", "Compiled", "Sortlen"]
+        return _out(cols, _filter(cmd, cols, _COLLATIONS))
+    if what == "table_status":
+        dbn = cmd.db or session.db
+        if dbn is None:
+            raise SqlError(1046, "No database selected")
+        cols = ["Name", "Engine", "Version", "Row_format", "Rows", "Avg_row_length", "Data_length",
+                "Max_data_length", "Index_length", "Data_free", "Auto_increment", "Create_time", "Update_time",
+                "Check_time", "Collation", "Checksum", "Create_options", "Comment"]
+        rows = [(r[2], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15], r[16], r[17],
+                 r[18], r[19], r[20]) for r in _tables_rows(node, session) if r[1] == dbn]
+        return _out(cols, _filter(cmd, cols, rows))
+    if what == "empty":
+        return _out(["Value"], [])
+    handler = node.extra_shows.get(what)
+    if handler is not None:
+        return handler(session, cmd)
+    raise not_supported(f"SHOW {what.upper()}")
+
+
+def _var_text(v: Any) -> str:
+    return "" if v is None else str(v)
+
+
+def status(node: Node) -> dict[str, Any]:
+    return {
+        "Uptime": int(time.time() - node.started),
+        "Threads_connected": len(node.sessions),
+        "Connections": node.stats["Connections"],
+        "Questions": node.stats["Questions"],
+        "Com_commit": node.stats["Com_commit"],
+    }
+
+
+def processlist(node: Node, session: Session, full: bool) -> list[Sequence[Any]]:
+    now = time.time()
+    rows = []
+    for s in sorted(node.sessions.values(), key=lambda s: s.id):
+        if s.user != session.user:
+            try:
+                node.accounts.check(session.user, session.host, "PROCESS", None)
+            except SqlError:
+                continue
+        info = s.info if full else s.info[:100]
+        started = s.stmt_started if s.command != "Sleep" else s.started
+        rows.append((s.id, s.user, s.host, s.db, s.command, int(now - started), s.state, info or None))
+    return rows
+
+
+def _visible(node: Node, session: Session, dbn: str) -> bool:
+    return node.accounts.databases_visible(session.user, session.host, dbn)
+
+
+def _table_names(node: Node, session: Session, dbn: str) -> list[str]:
+    if dbn.lower() == "information_schema":
+        return sorted(INFO_SCHEMA) + sorted(EXTRA_INFO_SCHEMA)
+    db = node.store.get(dbn)
+    if db is None:
+        raise SqlError(1049, f"Unknown database '{dbn}'")
+    node.accounts.check(session.user, session.host, "USAGE", dbn)
+    return sorted(node.table_def(db, t).name for t in db.tables)
+
+
+def _tdef(node: Node, session: Session, dbn: str | None, table: str | None) -> TableDef:
+    dbn = dbn or session.db
+    if dbn is None:
+        raise SqlError(1046, "No database selected")
+    db = node.store.get(dbn)
+    if db is None:
+        raise SqlError(1049, f"Unknown database '{dbn}'")
+    session._check_priv("SELECT", dbn, table)
+    if table is None or table.lower() not in db.tables:
+        raise SqlError(1146, f"Table '{dbn}.{table}' doesn't exist")
+    return node.table_def(db, table)
+
+
+def _show_create(node: Node, session: Session, dbn: str | None, tdef: TableDef) -> str:
+    db = node.store.get(dbn or session.db or "")
+    live = tdef
+    if db is not None and tdef.auto_increment_column() is not None:
+        row = db.reader.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (tdef.name,)).fetchone() if _has_seq(db) else None
+        if row and row[0]:
+            live = TableDef.from_json(tdef.to_json())
+            live.auto_increment = row[0] + 1
+    return live.show_create()
+
+
+def _has_seq(db: Any) -> bool:
+    return db.reader.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone() is not None
+
+
+def _col(tdef: TableDef, name: str) -> Column:
+    return next((c for c in tdef.columns if c.name.lower() == name.lower()), Column(name, "int"))
+
+
+def _key(tdef: TableDef, c: Column) -> str:
+    for idx in tdef.indexes:
+        if idx.columns and idx.columns[0].lower() == c.name.lower():
+            if idx.primary:
+                return "PRI"
+            if idx.unique and len(idx.columns) == 1:
+                return "UNI"
+            return "MUL"
+    return ""
+
+
+def _default(c: Column) -> Any:
+    if c.default is None or c.default.upper() == "NULL":
+        return None
+    d = c.default
+    if len(d) >= 2 and d[0] == d[-1] == "'":
+        return d[1:-1].replace("''", "'")
+    return d
+
+
+def _extra(c: Column) -> str:
+    parts = []
+    if c.auto_increment:
+        parts.append("auto_increment")
+    if c.default and c.default.upper().startswith("CURRENT_TIMESTAMP"):
+        parts.append("DEFAULT_GENERATED")
+    if c.on_update_now:
+        parts.append("on update CURRENT_TIMESTAMP")
+    return " ".join(parts)
+
+
+def _is_text(c: Column) -> bool:
+    t = c.type.lower()
+    return any(t.startswith(p) for p in ("char", "varchar", "text", "tinytext", "mediumtext", "longtext", "enum", "set", "json"))
+
+
+def _collation(c: Column) -> str | None:
+    if not _is_text(c):
+        return None
+    return c.collation or "utf8mb4_general_ci"
+
+
+def databases_extended_row(node: Node, name: str) -> tuple[Any, ...]:
+    db = node.store.get(name)
+    assert db is not None
+    info = db.info
+    pos = f"{info.epoch}:{db.applied_lsn}"
+    replicas = node.replica_count(name) if hasattr(node, "replica_count") else 0
+    return (name, db.applied_lsn, info.role, info.state, pos, info.details, replicas, 0, 0, pos, pos, pos,
+            info.epoch, info.epoch, 0.0, 0)
+
+
+# -- information_schema ----------------------------------------------------------------------------
+def info_schema_def(table: str) -> TableDef:
+    name = table.upper()
+    columns = INFO_SCHEMA.get(name)
+    if columns is None:
+        raise SqlError(1109, f"Unknown table '{table}' in information_schema")
+    return TableDef(name=name, columns=[Column(c, "varchar(512)") for c in columns], indexes=[])
+
+
+def _tables_rows(node: Node, session: Session) -> list[Sequence[Any]]:
+    rows = []
+    for dbn in node.store.names():
+        if not _visible(node, session, dbn):
+            continue
+        db = node.store.get(dbn)
+        assert db is not None
+        for key in sorted(db.tables):
+            tdef = node.table_def(db, key)
+            count = db.reader.execute(f"SELECT COUNT(*) FROM {quote(tdef.name)}").fetchone()[0]
+            auto = None
+            if tdef.auto_increment_column() is not None and _has_seq(db):
+                r = db.reader.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (tdef.name,)).fetchone()
+                auto = (r[0] if r else 0) + 1
+            rows.append(("def", dbn, tdef.name, "BASE TABLE", tdef.engine, 10, "Dynamic", count, 0, 0, 0, 0, 0,
+                         auto, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(db.info.created)), None, None,
+                         tdef.collation or "utf8mb4_general_ci", None, "", tdef.comment or ""))
+    return rows
+
+
+def _info_rows(node: Node, session: Session, name: str) -> list[Sequence[Any]]:
+    if name == "SCHEMATA":
+        return [("def", "information_schema", "utf8", "utf8_general_ci", None)] + [
+            ("def", n, "utf8mb4", "utf8mb4_general_ci", None) for n in node.store.names() if _visible(node, session, n)]
+    if name == "TABLES":
+        return _tables_rows(node, session)
+    if name in ("COLUMNS", "STATISTICS", "KEY_COLUMN_USAGE", "TABLE_CONSTRAINTS"):
+        rows: list[Sequence[Any]] = []
+        for dbn in node.store.names():
+            if not _visible(node, session, dbn):
+                continue
+            db = node.store.get(dbn)
+            assert db is not None
+            for key in sorted(db.tables):
+                tdef = node.table_def(db, key)
+                rows += _table_info_rows(name, dbn, tdef)
+        return rows
+    if name == "PROCESSLIST":
+        return processlist(node, session, True)
+    if name == "ENGINES":
+        return _ENGINES
+    if name == "CHARACTER_SETS":
+        return _CHARSETS
+    if name == "COLLATIONS":
+        return _COLLATIONS
+    if name == "GLOBAL_VARIABLES":
+        return [(k.upper(), _var_text(v)) for k, v in node.globals.values.items()]
+    if name == "SESSION_VARIABLES":
+        return [(k.upper(), _var_text(v)) for k, v in session.vars.items()]
+    return []
+
+
+def _table_info_rows(name: str, dbn: str, tdef: TableDef) -> list[Sequence[Any]]:
+    rows: list[Sequence[Any]] = []
+    if name == "COLUMNS":
+        for pos, c in enumerate(tdef.columns, 1):
+            base = c.type.split("(")[0].split()[0].lower()
+            m = re.search(r"\((\d+)(?:,(\d+))?\)", c.type)
+            length = int(m.group(1)) if m and _is_text(c) else (65535 if base == "text" else None)
+            prec = int(m.group(1)) if m and base in ("decimal", "numeric") else _NUM_PREC.get(base)
+            scale = int(m.group(2) or 0) if m and base in ("decimal", "numeric") else (0 if base in _NUM_PREC else None)
+            rows.append(("def", dbn, tdef.name, c.name, pos, _default(c), "YES" if c.nullable else "NO", base,
+                         length, length * 4 if length else None, prec, scale,
+                         0 if base in ("datetime", "timestamp", "time") else None,
+                         "utf8mb4" if _is_text(c) else None, _collation(c), c.type, _key(tdef, c), _extra(c),
+                         "select,insert,update,references", c.comment or "", ""))
+    elif name == "STATISTICS":
+        for idx in tdef.indexes:
+            for n, col in enumerate(idx.columns, 1):
+                rows.append(("def", dbn, tdef.name, 0 if idx.unique or idx.primary else 1, dbn, idx.name, n, col,
+                             "A", None, None, None, "YES" if _col(tdef, col).nullable else "", "BTREE", "", ""))
+    elif name == "KEY_COLUMN_USAGE":
+        for idx in tdef.indexes:
+            if idx.primary or idx.unique:
+                for n, col in enumerate(idx.columns, 1):
+                    rows.append(("def", dbn, idx.name, "def", dbn, tdef.name, col, n, None, None, None, None))
+    elif name == "TABLE_CONSTRAINTS":
+        for idx in tdef.indexes:
+            if idx.primary or idx.unique:
+                rows.append(("def", dbn, idx.name, dbn, tdef.name, "PRIMARY KEY" if idx.primary else "UNIQUE"))
+    return rows
+
+
+_NUM_PREC = {"tinyint": 3, "smallint": 5, "mediumint": 7, "int": 10, "integer": 10, "bigint": 19, "float": 12,
+             "double": 22}
+
+
+def materialize_info_schema(node: Node, session: Session, conn: sqlite3.Connection) -> None:
+    """(Re)build the information_schema tables in the scratch connection for one query."""
+    for name, columns in list(INFO_SCHEMA.items()):
+        rows = _info_rows(node, session, name)
+        _fill(conn, name, columns, rows)
+    for name, builder in EXTRA_INFO_SCHEMA.items():
+        columns = EXTRA_COLUMNS[name]
+        _fill(conn, name, columns, builder(node, session))
+
+
+EXTRA_COLUMNS: dict[str, list[str]] = {}
+
+
+def _fill(conn: sqlite3.Connection, name: str, columns: list[str], rows: list[Sequence[Any]]) -> None:
+    conn.execute(f"DROP TABLE IF EXISTS {quote(name)}")
+    conn.execute(f"CREATE TABLE {quote(name)}(" + ", ".join(f"{quote(c)} COLLATE NOCASE" for c in columns) + ")")
+    if rows:
+        conn.executemany(
+            f"INSERT INTO {quote(name)} VALUES ({', '.join('?' * len(columns))})",
+            [tuple(_plain(v) for v in r) for r in rows],
+        )
+

@@ -1,0 +1,297 @@
+"""One database: a SQLite file materialised from the database's log.
+
+The writer connection captures every row change through TEMP triggers into the open transaction's
+record; ``commit`` appends that record to the log first and then commits SQLite together with the
+applied LSN (invariants 1 and 2). ``apply`` is the only other way in: it replays a record (recovery,
+replication) and checks order and checksum first (invariant 6).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgpack
+
+from storage.logstore import LogStore
+from storage.record import CorruptRecord, Record
+
+ConfigureConnection = Callable[[sqlite3.Connection], None]
+
+_INTERNAL = ("_drlab_state", "_drlab_tables")
+
+
+class OutOfOrder(Exception):
+    """A record whose LSN is not the next one: applying it would break the log's order."""
+
+
+@dataclass
+class DbInfo:
+    """The catalog entry of a database, kept in the log store's metadata."""
+
+    id: int
+    name: str
+    state: str = "online"  # online | provisioning | replicating | replication paused | unrecoverable
+    role: str = "master"  # master | async replica
+    epochs: list[list[int]] = field(default_factory=lambda: [[1, 1]])  # [epoch, first lsn]
+    durability: str = "sync"
+    details: str = ""
+    source: dict[str, Any] | None = None  # replication source (password kept here, never shown)
+    created: float = field(default_factory=time.time)
+
+    @property
+    def epoch(self) -> int:
+        return self.epochs[-1][0]
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class Database:
+    def __init__(self, path: Path, info: DbInfo, log: LogStore, configure: ConfigureConnection) -> None:
+        self.info = info
+        self.path = path
+        self.log = log
+        self.writer = self._connect(configure)
+        self.writer.execute("PRAGMA journal_mode=WAL")
+        self.writer.execute("PRAGMA synchronous=OFF")  # the log is the durable copy
+        self.writer.execute("PRAGMA recursive_triggers=ON")  # REPLACE's deletes must be captured
+        self.writer.execute("CREATE TABLE IF NOT EXISTS _drlab_state(k INTEGER PRIMARY KEY, applied_lsn INTEGER)")
+        self.writer.execute("INSERT OR IGNORE INTO _drlab_state VALUES (1, 0)")
+        self.writer.execute("CREATE TABLE IF NOT EXISTS _drlab_tables(name TEXT PRIMARY KEY, def TEXT NOT NULL)")
+        self.writer.create_function("drlab_cap", -1, self._capture)
+        self.writer.create_function("drlab_capu", -1, self._capture_update)
+        self.writer.create_function("drlab_applying", 0, lambda: int(self._applying))
+        self.reader = self._connect(configure)
+        self.reader.execute("PRAGMA query_only=ON")
+        self.reader.create_function("drlab_applying", 0, lambda: 0)
+        self.applied_lsn: int = self.writer.execute("SELECT applied_lsn FROM _drlab_state").fetchone()[0]
+        self.tables: dict[str, str] = {}  # lower-case name -> TableDef JSON
+        self.columns: dict[str, list[str]] = {}  # physical name -> column names
+        self._cols: dict[str, list[str]] = {}  # the open transaction's record: columns per table
+        self._ops: list[list] = []
+        self._capturing = True
+        self._applying = False
+        self._apply_sql: dict[tuple[str, str], str] = {}
+        self.in_txn = False
+        self.reload_tables()
+
+    def _connect(self, configure: ConfigureConnection) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            str(self.path), isolation_level=None, check_same_thread=False, detect_types=sqlite3.PARSE_DECLTYPES
+        )
+        conn.execute("PRAGMA busy_timeout=10000")
+        configure(conn)
+        return conn
+
+    # -- schema ------------------------------------------------------------------------------------
+    def reload_tables(self) -> None:
+        """Re-read the table catalog and re-install the capture triggers (after DDL or apply)."""
+        self.tables = {n.lower(): d for n, d in self.writer.execute("SELECT name, def FROM _drlab_tables")}
+        self.columns = {}
+        for (name,) in self.writer.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_drlab_%'"
+        ).fetchall():
+            self.columns[name] = [r[1] for r in self.writer.execute(f"PRAGMA table_info({quote(name)})")]
+        for (trig,) in self.writer.execute("SELECT name FROM temp.sqlite_master WHERE type='trigger'").fetchall():
+            self.writer.execute(f"DROP TRIGGER temp.{quote(trig)}")
+        for name, cols in self.columns.items():
+            self._install_capture(name, cols)
+        self._apply_sql.clear()
+
+    def _install_capture(self, table: str, cols: list[str]) -> None:
+        q, lit = quote(table), "'" + table.replace("'", "''") + "'"
+        new = ", ".join(f"NEW.{quote(c)}" for c in cols)
+        old = ", ".join(f"OLD.{quote(c)}" for c in cols)
+        self.writer.executescript(
+            f"""
+            CREATE TEMP TRIGGER {quote('drlab_i_' + table)} AFTER INSERT ON main.{q}
+            BEGIN SELECT drlab_cap('i', {lit}, NEW.rowid, {new}); END;
+            CREATE TEMP TRIGGER {quote('drlab_d_' + table)} AFTER DELETE ON main.{q}
+            BEGIN SELECT drlab_cap('d', {lit}, OLD.rowid, {old}); END;
+            CREATE TEMP TRIGGER {quote('drlab_u_' + table)} AFTER UPDATE ON main.{q}
+            BEGIN SELECT drlab_capu({lit}, OLD.rowid, NEW.rowid, {old}, {new}); END;
+            """
+        )
+
+    def _capture(self, op: str, table: str, rowid: int, *values: Any) -> None:
+        if self._capturing:
+            if table not in self._cols:
+                self._cols[table] = self.columns[table]
+            self._ops.append([op, table, rowid, list(values)])
+
+    def _capture_update(self, table: str, old_rowid: int, new_rowid: int, *values: Any) -> None:
+        if self._capturing:
+            if table not in self._cols:
+                self._cols[table] = self.columns[table]
+            half = len(values) // 2
+            old, new = list(values[:half]), list(values[half:])
+            if old != new or old_rowid != new_rowid:
+                self._ops.append(["u", table, old_rowid, new_rowid, old, new])
+
+    # -- the write path ----------------------------------------------------------------------------
+    def begin(self) -> None:
+        self.writer.execute("BEGIN IMMEDIATE")
+        self.in_txn = True
+        self._ops = []
+        self._cols = {}
+
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        """Run one statement inside the open write transaction, capturing its row changes."""
+        return self.writer.execute(sql, tuple(params))
+
+    def execute_logged_sql(self, statements: list[str]) -> None:
+        """Run DDL (or another deterministic bulk statement) and log the SQL itself, not rows."""
+        self._capturing = False
+        try:
+            for sql in statements:
+                self.writer.execute(sql)
+                self._ops.append(["sql", sql])
+        finally:
+            self._capturing = True
+
+    @property
+    def pending_ops(self) -> int:
+        return len(self._ops)
+
+    def commit(self) -> tuple[int, int] | None:
+        """Log the transaction's record, then commit SQLite with its LSN.
+
+        Returns (lsn, durability ticket), or None when the transaction changed nothing.
+        """
+        if not self._ops:
+            self.writer.execute("COMMIT")
+            self.in_txn = False
+            return None
+        lsn = self.applied_lsn + 1
+        rec = Record(lsn, self.info.epoch, time.time(), self._cols, self._ops)
+        try:
+            ticket = self.log.append(self.info.id, [(lsn, rec.encode())])
+        except BaseException:
+            self.rollback()
+            raise
+        self.writer.execute("UPDATE _drlab_state SET applied_lsn = ?", (lsn,))
+        self.writer.execute("COMMIT")
+        self.in_txn = False
+        self.applied_lsn = lsn
+        self._ops, self._cols = [], {}
+        if any(op[0] == "sql" for op in rec.ops):
+            self.reload_tables()
+        return lsn, ticket
+
+    def rollback(self) -> None:
+        if self.writer.in_transaction:
+            self.writer.execute("ROLLBACK")
+        self.in_txn = False
+        self._ops, self._cols = [], {}
+        self.reload_tables()
+
+    def savepoint(self, name: str) -> int:
+        self.writer.execute(f"SAVEPOINT {name}")
+        return len(self._ops)
+
+    def release(self, name: str) -> None:
+        self.writer.execute(f"RELEASE {name}")
+
+    def rollback_to(self, name: str, mark: int) -> None:
+        """Undo one failed statement inside a transaction (MySQL keeps the transaction open)."""
+        self.writer.execute(f"ROLLBACK TO {name}")
+        self.writer.execute(f"RELEASE {name}")
+        del self._ops[mark:]
+
+    # -- the apply path ----------------------------------------------------------------------------
+    def apply(self, data: bytes) -> Record:
+        """Replay one encoded record; the caller has already stored it in the log if needed."""
+        rec = Record.decode(data)
+        if rec.lsn != self.applied_lsn + 1:
+            raise OutOfOrder(f"record {rec.lsn} does not follow applied LSN {self.applied_lsn}")
+        self.apply_records([rec])
+        return rec
+
+    def apply_records(self, records: list[Record]) -> None:
+        """Replay records in one SQLite transaction (cheap batching for catch-up)."""
+        if not records:
+            return
+        ddl = False
+        self._applying, self._capturing = True, False
+        try:
+            self.writer.execute("BEGIN IMMEDIATE")
+            expected = self.applied_lsn + 1
+            for rec in records:
+                if rec.lsn != expected:
+                    raise OutOfOrder(f"record {rec.lsn} does not follow LSN {expected - 1}")
+                expected += 1
+                for op in rec.ops:
+                    if op[0] == "sql":
+                        self.writer.execute(op[1])
+                        ddl = True
+                    else:
+                        self._apply_op(op, rec.cols[op[1]])
+            self.writer.execute("UPDATE _drlab_state SET applied_lsn = ?", (records[-1].lsn,))
+            self.writer.execute("COMMIT")
+            self.applied_lsn = records[-1].lsn
+        except BaseException:
+            if self.writer.in_transaction:
+                self.writer.execute("ROLLBACK")
+            raise
+        finally:
+            self._applying, self._capturing = False, True
+        if ddl:
+            self.reload_tables()
+
+    def _apply_op(self, op: list, cols: list[str]) -> None:
+        kind, table = op[0], op[1]
+        key = (kind, table, len(cols))
+        sql = self._apply_sql.get(key)
+        if sql is None:
+            q = quote(table)
+            if kind == "i":
+                sql = f"INSERT INTO {q}(rowid, {', '.join(map(quote, cols))}) VALUES ({', '.join('?' * (len(cols) + 1))})"
+            elif kind == "d":
+                sql = f"DELETE FROM {q} WHERE rowid = ?"
+            else:
+                sets = ", ".join(f"{quote(c)} = ?" for c in cols)
+                sql = f"UPDATE {q} SET rowid = ?, {sets} WHERE rowid = ?"
+            self._apply_sql[key] = sql
+        if kind == "i":
+            self.writer.execute(sql, (op[2], *op[3]))
+        elif kind == "d":
+            self.writer.execute(sql, (op[2],))
+        else:
+            self.writer.execute(sql, (op[3], *op[5], op[2]))
+
+    def recover(self) -> int:
+        """Replay the log after the applied LSN (invariant 2); returns how many records."""
+        n = 0
+        while True:
+            batch = [Record.decode(d) for _, d in self.log.records(self.info.id, self.applied_lsn, 1000)]
+            if not batch:
+                return n
+            self.apply_records(batch)
+            n += len(batch)
+
+    # -- reads -------------------------------------------------------------------------------------
+    def checksum(self, table: str) -> int:
+        """An order-independent content checksum: equal on two nodes exactly when contents are equal."""
+        total = 0
+        conn = self.writer if self.in_txn else self.reader
+        for row in conn.execute(f"SELECT * FROM {quote(table)}"):
+            digest = hashlib.blake2b(msgpack.packb(list(row), default=str), digest_size=8).digest()
+            total = (total + int.from_bytes(digest, "big")) % (1 << 64)
+        return total
+
+    def close(self) -> None:
+        for conn in (self.reader, self.writer):
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
+
+
+__all__ = ["Database", "DbInfo", "OutOfOrder", "CorruptRecord", "quote"]

@@ -18,9 +18,11 @@ from mysql_mimic.constants import KillKind
 from mysql_mimic.stream import ConnectionClosed
 from mysql_mimic.types import Capabilities, ColumnType
 
+from server import variables as sysvars
 from server.auth import AuthConnectionMixin
 from server.protocol import eof_packet, err_packet, infer_columns, ok_packet, read_execute, status_flags
 from server.session import Outcome, Session
+from server.variables import VERSION
 from sqlfront import statements as st
 from sqlfront.errors import SqlError
 
@@ -67,7 +69,9 @@ class _MimicSession:
     """What mysql-mimic's handshake writes into: charset variables, the database, the user."""
 
     def __init__(self) -> None:
-        self.variables = _Vars(character_set_results="utf8mb4", character_set_client="utf8mb4")
+        # `version` goes into the handshake greeting (drivers parse it: PyMySQL fails on "None")
+        self.variables = _Vars(character_set_results="utf8mb4", character_set_client="utf8mb4",
+                               version=sysvars.VERSION)
         self.database: str | None = None
         self.username: str | None = None
 

@@ -433,12 +433,8 @@ class Session:
                 if cmd.ast.expression is not None:
                     raise not_supported("CREATE TABLE ... SELECT")
                 tdef = table_from_create(cmd.ast)
-                keys = st.singlestore_keys(cmd.text)
-                tdef.storage, tdef.shard_key, tdef.sort_key = keys.storage, keys.shard_key, keys.sort_key
             tdef.name = name
             stmts = tdef.sqlite_create(name) + tdef.sqlite_triggers(name) + [_catalog_put(tdef)]
-            if tdef.auto_increment and tdef.auto_increment > 1:
-                stmts.append(f"INSERT INTO sqlite_sequence(name, seq) VALUES ({_lit(name)}, {int(tdef.auto_increment) - 1})")
             return await self._write(db, lambda: self._logged(db, stmts))
         if kind == "drop_table":
             by_db: dict[str, list[str]] = {}

@@ -8,12 +8,13 @@ predictable for MySQL's administrative grammar); DML and table DDL go to sqlglot
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
+from sqlfront.ddl import parse_create_table
 from sqlfront.errors import SqlError, not_supported, parse_error
 
 
@@ -441,11 +442,15 @@ def _parse_ddl(head: str, body: str) -> Command:
     low = body.lower()
     if head == "create":
         if re.match(r"create\s+(?:unique\s+|fulltext\s+)?index\b", low):
-            return Ddl("create_index", _sqlglot_parse(_drop_singlestore(body)), body)
+            return Ddl("create_index", None, body)
         if re.match(r"create\s+(?:temporary\s+)?(?:rowstore\s+|columnstore\s+|reference\s+)*table\b", low):
             if re.match(r"create\s+temporary", low):
                 raise not_supported("CREATE TEMPORARY TABLE")
-            ast = _sqlglot_parse(_drop_singlestore(body))
+            try:
+                ast = parse_create_table(body)
+            except (ParseError, TokenError):
+                _sqlglot_parse(body)  # raises MySQL's 1064 with the position
+                raise
             kind = "create_table_like" if re.search(r"\blike\s+[`\w.]+\s*\)?\s*$", low) else "create_table"
             return Ddl(kind, ast, body)
         if re.match(r"create\s+(or\s+replace\s+)?(algorithm\s*=\s*\w+\s+)?(definer\s*=\s*\S+\s+)?(sql\s+security\s+\w+\s+)?view\b", low):
@@ -471,35 +476,3 @@ def _parse_ddl(head: str, body: str) -> Command:
             raise not_supported(" ".join(body.split()[:2]).upper())
         return Ddl("rename_table", None, body)
     raise parse_error(body)
-
-
-_SINGLESTORE_KEYS = re.compile(r",\s*(?:shard|sort)\s+key\s*(?:`[^`]*`|\w+)?\s*\([^)]*\)", re.I)
-
-
-def _drop_singlestore(body: str) -> str:
-    """sqlglot does not know SingleStore's SHARD KEY / SORT KEY / ROWSTORE: the DDL model reads them
-    from the text (``singlestore_keys``) and the parser sees plain MySQL."""
-    body = re.sub(r"^(create\s+)(?:rowstore\s+|columnstore\s+|reference\s+)+", r"\1", body, flags=re.I)
-    return _SINGLESTORE_KEYS.sub("", body)
-
-
-@dataclass
-class SingleStoreKeys:
-    storage: str | None = None
-    shard_key: list[str] | None = None
-    sort_key: list[str] | None = None
-    extra: dict[str, str] = field(default_factory=dict)
-
-
-def singlestore_keys(body: str) -> SingleStoreKeys:
-    out = SingleStoreKeys()
-    m = re.match(r"^create\s+((?:rowstore\s+|columnstore\s+|reference\s+)+)table", body, re.I)
-    if m:
-        out.storage = m.group(1).split()[0].upper()
-    for kind, cols in re.findall(r"(shard|sort)\s+key\s*(?:`[^`]*`|\w+)?\s*\(([^)]*)\)", body, re.I):
-        names = [c.strip().strip("`") for c in cols.split(",") if c.strip()]
-        if kind.lower() == "shard":
-            out.shard_key = names
-        else:
-            out.sort_key = names
-    return out

@@ -16,13 +16,12 @@ from mysql_mimic import context, packets
 from mysql_mimic.connection import Connection
 from mysql_mimic.constants import KillKind
 from mysql_mimic.stream import ConnectionClosed
-from mysql_mimic.types import Capabilities, ColumnType
+from mysql_mimic.types import Capabilities, ColumnType, ServerStatus
 
 from server import variables as sysvars
 from server.auth import AuthConnectionMixin
 from server.protocol import eof_packet, err_packet, infer_columns, ok_packet, read_execute, status_flags
 from server.session import Outcome, Session
-from server.variables import VERSION
 from sqlfront import statements as st
 from sqlfront.errors import SqlError
 
@@ -96,8 +95,27 @@ class DrlabConnection(AuthConnectionMixin, Connection):
     session: Any
     drsession: Session
 
+    _initial_db_error: SqlError | None = None
+
+    def ok(self, **kwargs: Any) -> bytes:
+        """The OK that ends authentication (mysql-mimic's auth is the only caller). Like MySQL, an
+        unknown or forbidden initial database is refused here, with ERR 1049/1044 instead of the OK."""
+        db = self.session.database
+        if db and db.lower() != "information_schema":
+            try:
+                if self.node.store.get(db) is None:
+                    raise SqlError(1049, f"Unknown database '{db}'")
+                self.node.accounts.check(self.auth_user or "", self.auth_host or self.peer_host(), "USAGE", db)
+            except SqlError as e:
+                self._initial_db_error = e
+                return err_packet(e)
+        return super().ok(**kwargs)
+
     async def _start(self) -> None:
         context.connection_id.set(self.connection_id)
+        # the greeting's and the auth OK's status: autocommit on (drivers read it from there)
+        if self.node.globals.values.get("autocommit", 1):
+            self.status_flags = ServerStatus.SERVER_STATUS_AUTOCOMMIT
         try:
             await self.connection_phase()
         except (ConnectionClosed, asyncio.IncompleteReadError, ConnectionError):
@@ -106,6 +124,8 @@ class DrlabConnection(AuthConnectionMixin, Connection):
             raise
         except Exception as e:  # a garbled handshake: answer, then close
             await self._send(err_packet(SqlError(1043, f"Bad handshake: {e}")))
+            return
+        if self._initial_db_error is not None:  # already answered with ERR instead of OK
             return
         node = self.node
         self.drsession = session = node.new_session(self.connection_id)

@@ -23,7 +23,10 @@ def ok_packet(affected: int, insert_id: int, status: int, warnings: int, info: s
     out = bytearray(b"\xfe" if eof else b"\x00")
     out += uint_len(affected) + uint_len(insert_id) + uint_2(status) + uint_2(warnings)
     if info:
-        out += info.encode()
+        # length-encoded, as MySQL and MariaDB servers send it: libmysqlclient/libmariadb read it so
+        # (sent raw, "Rows matched: ..." made libmariadb fail with 2027 Received malformed packet)
+        data = info.encode()
+        out += uint_len(len(data)) + data
     return bytes(out)
 
 

@@ -229,7 +229,7 @@ class Session:
             else:
                 value = self.evaluate(value_ast)
             if scope == "user":
-                self.user_vars[name] = value
+                self.user_vars[name.lower()] = value
                 continue
             if name in ("names", "character_set"):
                 continue
@@ -266,16 +266,20 @@ class Session:
         return source[name]
 
     def _substitute_vars(self, ast: exp.Expression) -> exp.Expression:
-        names = variables_in(ast)
-        if not names:
+        """Bind @user and @@system variables as values (on a copy: parsed trees are cached)."""
+        keys = variables_in(ast)
+        if not keys:
             return ast
         values: dict[str, Any] = {}
-        for kind, name, scope in names:
-            if kind == "user":
-                values[f"@{name}"] = self.user_vars.get(name)
+        for key in keys:
+            if key.startswith("@@"):
+                name, scope = key[2:], None
+                if "." in name:
+                    scope, name = name.split(".", 1)
+                values[key] = self.variable(name, "global" if scope == "global" else None)
             else:
-                values[f"@@{scope + '.' if scope else ''}{name}"] = self.variable(name, scope)
-        return substitute(ast, values)
+                values[key] = self.user_vars.get(key[1:])
+        return substitute(ast.copy(), values)
 
     # -- DML ---------------------------------------------------------------------------------------
     async def _dml(self, cmd: st.Dml, params: Sequence[Any]) -> Outcome:

@@ -12,7 +12,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlfront.lower import lower, variables_in
 from sqlglot import exp
 
 from server import show
@@ -24,6 +23,7 @@ from sqlfront import statements as st
 from sqlfront.accounts import parse_account_statement
 from sqlfront.ddl import TableDef
 from sqlfront.errors import SqlError, not_supported
+from sqlfront.lower import is_replace, lower, replace_as_insert, variables_in
 from storage.database import Database, quote
 from storage.store import Store
 
@@ -52,6 +52,11 @@ def _register_converters() -> None:
     sqlite3.register_converter("DATETIME", dt)
     sqlite3.register_converter("TIMESTAMP", dt)
     sqlite3.register_converter("DATE", d)
+
+    def temporal(b: bytes) -> Any:  # a computed DATE or DATETIME (see sqlfront.lower._temporal)
+        return d(b) if len(b) == 10 else dt(b)
+
+    sqlite3.register_converter("MYSQL_TEMPORAL", temporal)
     for scale in range(0, 31):
         q = Decimal(1).scaleb(-scale)
 
@@ -140,7 +145,8 @@ class Node:
         self._tdefs: dict[tuple[int, str], TableDef] = {}
         self._locks: dict[int, asyncio.Lock] = {}
         self._holders: dict[int, Session] = {}
-        self._scratch = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        self._scratch = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False,
+                                        detect_types=sqlite3.PARSE_DECLTYPES | sqlite3.PARSE_COLNAMES)
         self._configure(self._scratch)
         self._attached: dict[int, set[str]] = {}
         self.extra_commands: dict[type, Callable[[Session, Any], Awaitable[Outcome]]] = {}
@@ -206,6 +212,11 @@ class Node:
                 plan.target_table = tdef.name
                 plan.autoinc = tdef.auto_increment_column() is not None
         plan.nparams = sum(1 for p in lw.params if p.index is not None)
+        insert = replace_as_insert(ast) if is_replace(ast) else ast  # type: ignore[arg-type]
+        if isinstance(insert, exp.Insert):
+            values = insert.expression
+            plan.rows = len(values.expressions) if isinstance(values, exp.Values) else 0
+            plan.ignore = bool(insert.args.get("ignore"))
         if cmd.ast is ast:  # plans of statements with @variables depend on their values: not cached
             self._plan_cache[key] = plan
             if len(self._plan_cache) > _CACHE_SIZE:
@@ -378,6 +389,8 @@ def _home(ast: exp.Expression, current: str | None) -> tuple[str | None, bool]:
     """The database a statement runs in (its written table's, else its first table's), and whether
     it reads information_schema."""
     target: exp.Table | None = None
+    if is_replace(ast):
+        ast = replace_as_insert(ast)  # type: ignore[arg-type]
     if isinstance(ast, exp.Insert):
         target = ast.this.this if isinstance(ast.this, exp.Schema) else ast.this
     elif isinstance(ast, exp.Delete) and ast.args.get("tables"):

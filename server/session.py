@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlfront.lower import Lowered, lower, substitute, variables_in
 from sqlglot import exp
 
 from server import variables as sysvars
@@ -31,6 +30,7 @@ from sqlfront.ddl import (
     table_like,
 )
 from sqlfront.errors import SqlError, not_supported
+from sqlfront.lower import Lowered, lower, substitute, variables_in
 from storage.database import Database, quote
 
 if TYPE_CHECKING:
@@ -59,6 +59,8 @@ class Plan:
     target_table: str | None = None
     autoinc: bool = False
     nparams: int = 0
+    rows: int = 0  # rows of an INSERT ... VALUES (for IGNORE's warnings and the info text)
+    ignore: bool = False
 
 
 @dataclass
@@ -346,7 +348,12 @@ class Session:
         except sqlite3.Error as e:
             raise self._sqlite_error(e, db) from None
         ops = db._ops[mark:]
-        if lw.upsert or lw.kind == "replace":
+        if lw.upsert:
+            inserted = sum(1 for op in ops if op[0] == "i")
+            updated = sum(1 for op in ops if op[0] == "u")
+            unchanged = max(cur.rowcount - inserted - updated, 0)
+            affected = inserted + 2 * updated + (unchanged if self.client_found_rows else 0)
+        elif lw.kind == "replace":
             affected = sum(2 if op[0] == "u" else 1 for op in ops)
         elif lw.kind == "update":
             changed = sum(1 for op in ops if op[0] == "u")
@@ -362,8 +369,13 @@ class Session:
                 self.last_insert_id = first
         self.row_count = affected
         info = self.info if lw.kind == "update" else ""
-        if lw.kind in ("insert", "replace") and len(lw.params) and cur.rowcount > 1:
-            info = f"Records: {cur.rowcount}  Duplicates: 0  Warnings: 0"
+        if lw.kind in ("insert", "replace") and plan.rows:
+            skipped = plan.rows - cur.rowcount if plan.ignore else 0
+            for _ in range(max(skipped, 0)):
+                self.warnings.append(Warning_("Warning", 1062, f"Duplicate entry for a unique key of '{plan.target_table}'; row skipped by INSERT IGNORE"))
+            if plan.rows > 1:
+                dups = sum(1 for op in ops if op[0] in ("u", "d")) if lw.kind == "replace" or lw.upsert else max(skipped, 0)
+                info = f"Records: {plan.rows}  Duplicates: {dups}  Warnings: {len(self.warnings)}"
         return Outcome(affected=affected, insert_id=insert_id, info=info)
 
     async def _write(self, db: Database, work: Any) -> Outcome:

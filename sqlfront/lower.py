@@ -475,6 +475,22 @@ def _boolean(low: _Lowering, node: exp.Boolean) -> exp.Expression:
     return exp.Literal.number(1 if node.this else 0)
 
 
+_TEMPORAL_FUNCS = {"now", "sysdate", "localtime", "localtimestamp", "current_timestamp", "utc_timestamp",
+                   "curdate", "current_date", "utc_date"}
+
+
+def _temporal(node: exp.Expression) -> bool:
+    """Whether a select-list item yields a MySQL DATE/DATETIME: the result column is then named
+    'x [MYSQL_TEMPORAL]', which Python's sqlite3 (PARSE_COLNAMES) converts to date/datetime and
+    strips, so clients see a DATETIME column as they would from MySQL."""
+    if isinstance(node, exp.CurrentTimestamp | exp.CurrentDate | exp.UtcTimestamp | exp.UnixToTime
+                  | exp.StrToDate | exp.StrToTime | exp.DateAdd | exp.DateSub | exp.TimestampAdd):
+        return True
+    if isinstance(node, exp.Add | exp.Sub):
+        return isinstance(node.expression, exp.Interval) or isinstance(node.this, exp.Interval)
+    return isinstance(node, exp.Anonymous) and node.name.lower() in _TEMPORAL_FUNCS
+
+
 def _plain_string(low: _Lowering, node: exp.Expression) -> exp.Expression:
     """N'x' and _charset'x' are plain strings once the text is Unicode."""
     return node.expression if isinstance(node, exp.Introducer) else _str(node.this)
@@ -561,7 +577,17 @@ _PASS: set[type] = {
     exp.Exists,
 }
 
+def _literal(low: _Lowering, node: exp.Literal) -> exp.Expression:
+    """SQLite's SQL text cannot hold NUL: such a string travels as a bound value instead."""
+    if node.is_string and "\x00" in node.this:
+        bound = exp.Placeholder()
+        bound.meta["literal"] = node.this
+        return bound
+    return node
+
+
 _HANDLERS: dict[type, Handler] = {
+    exp.Literal: _literal,
     exp.DateAdd: _date_add,
     exp.DateSub: _date_add,
     exp.Add: _interval_arith,
@@ -790,7 +816,11 @@ class _Lowering:
         """Give computed select-list items MySQL's column name (its text), as SQLite names differ."""
         sorts = any(select.args.get(k) is not None for k in ("order", "group", "having"))
         for i, item in enumerate(select.expressions):
-            if isinstance(item, exp.Column | exp.Star | exp.Alias):
+            if isinstance(item, exp.Alias):
+                if not sorts and _temporal(item.this):
+                    item.set("alias", exp.Identifier(this=f"{item.alias} [MYSQL_TEMPORAL]", quoted=True))
+                continue
+            if isinstance(item, exp.Column | exp.Star):
                 continue
             if isinstance(item, exp.Literal) and item.is_string:
                 if sorts:
@@ -800,6 +830,8 @@ class _Lowering:
                 name = "DATABASE()"
             else:
                 name = item.sql("mysql")
+                if not sorts and _temporal(item):
+                    name += " [MYSQL_TEMPORAL]"
             select.set("expressions", exp.Alias(this=item, alias=exp.Identifier(this=name, quoted=True)), i)
 
     # -- INSERT ----------------------------------------------------------------------------------

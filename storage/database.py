@@ -84,7 +84,7 @@ class Database:
 
     def _connect(self, configure: ConfigureConnection) -> sqlite3.Connection:
         conn = sqlite3.connect(
-            str(self.path), isolation_level=None, check_same_thread=False, detect_types=sqlite3.PARSE_DECLTYPES
+            str(self.path), isolation_level=None, check_same_thread=False, detect_types=sqlite3.PARSE_DECLTYPES | sqlite3.PARSE_COLNAMES
         )
         conn.execute("PRAGMA busy_timeout=10000")
         configure(conn)

@@ -66,7 +66,7 @@ class Resolver:
 
 @pytest.fixture()
 def env() -> tuple[sqlite3.Connection, Resolver, Ctx]:
-    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn = sqlite3.connect(":memory:", isolation_level=None, detect_types=sqlite3.PARSE_COLNAMES)
     conn.execute("ATTACH ':memory:' AS other")
     ctx = Ctx()
     fn.register(conn, ctx)

@@ -322,7 +322,7 @@ class DrlabConnection(AuthConnectionMixin, Connection):
         parts = st.split(text)
         if len(parts) != 1:
             raise SqlError(1064, "You have an error in your SQL syntax: a prepared statement holds exactly one statement")
-        cmd = node.parse(parts[0])
+        cmd, _ = node.parse(parts[0], shape=False)
         columns: list[str] = []
         nparams = 0
         if isinstance(cmd, st.Dml):

@@ -24,6 +24,7 @@ from sqlfront.accounts import parse_account_statement
 from sqlfront.ddl import TableDef
 from sqlfront.errors import SqlError, not_supported
 from sqlfront.lower import is_replace, lower, replace_as_insert, variables_in
+from sqlfront.shape import literal_shape, shape_is_safe
 from storage.database import Database, quote
 from storage.store import Store
 
@@ -141,6 +142,7 @@ class Node:
         self.sessions: dict[int, Session] = {}
         self.connections: dict[int, Any] = {}
         self._parse_cache: OrderedDict[str, Any] = OrderedDict()
+        self._unsafe_shapes: set[str] = set()
         self._plan_cache: OrderedDict[tuple[str, str | None], Plan] = OrderedDict()
         self._tdefs: dict[tuple[int, str], TableDef] = {}
         self._locks: dict[int, asyncio.Lock] = {}
@@ -171,19 +173,39 @@ class Node:
         self.store.close()
 
     # -- parsing and plans -------------------------------------------------------------------------
-    def parse(self, text: str) -> Any:
+    def parse(self, text: str, shape: bool = True) -> tuple[Any, list[Any] | None]:
+        """The command for a statement text, and the values of its literals when it was shaped."""
         cmd = self._parse_cache.get(text)
-        if cmd is None:
-            cmd = parse_account_statement(text)
-            if cmd is None:
-                cmd = st.parse_statement(text)
-            if not isinstance(cmd, st.Dml) or not variables_in(cmd.ast):
-                self._parse_cache[text] = cmd
-                if len(self._parse_cache) > _CACHE_SIZE:
-                    self._parse_cache.popitem(last=False)
-        else:
+        if cmd is not None:
             self._parse_cache.move_to_end(text)
-        return cmd
+            return cmd, None
+        shaped = literal_shape(text) if shape else None
+        if shaped is not None:
+            shape, values = shaped
+            cmd = self._parse_cache.get(shape)
+            if cmd is None and shape not in self._unsafe_shapes:
+                try:
+                    cmd = st.parse_statement(shape)
+                except SqlError:
+                    cmd = None
+                if isinstance(cmd, st.Dml) and shape_is_safe(cmd.ast) and not variables_in(cmd.ast):
+                    self._remember(shape, cmd)
+                else:
+                    cmd = None
+                    self._unsafe_shapes.add(shape)
+            if cmd is not None:
+                return cmd, values
+        cmd = parse_account_statement(text)
+        if cmd is None:
+            cmd = st.parse_statement(text)
+        if not isinstance(cmd, st.Dml) or not variables_in(cmd.ast):
+            self._remember(text, cmd)
+        return cmd, None
+
+    def _remember(self, text: str, cmd: Any) -> None:
+        self._parse_cache[text] = cmd
+        if len(self._parse_cache) > _CACHE_SIZE:
+            self._parse_cache.popitem(last=False)
 
     def plan(self, cmd: st.Dml, session: Session) -> Plan:
         key = (cmd.text, session.db)
@@ -203,7 +225,9 @@ class Node:
             nolimit.set("limit", None)
             nolimit.set("offset", None)
             inner = lower(nolimit, Resolver(self, session.db, home))
-            plan.count_sql = f"SELECT COUNT(*) FROM ({inner.sql})"  # type: ignore[union-attr]
+            assert not isinstance(inner, list)
+            inner.sql = f"SELECT COUNT(*) FROM ({inner.sql})"
+            plan.count = inner
         if lw.kind in ("insert", "replace") and home is not None and lw.tables_written:
             wdb, wt = lw.tables_written[0]
             d = self.store.get(wdb or session.db or "")

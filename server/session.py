@@ -55,7 +55,7 @@ class Plan:
     lowered: Lowered
     home: str | None  # the database whose connection runs it; None: no user table (scratch)
     info_schema: bool
-    count_sql: str | None = None
+    count: Lowered | None = None  # SQL_CALC_FOUND_ROWS: the count without LIMIT, with its own params
     target_table: str | None = None
     autoinc: bool = False
     nparams: int = 0
@@ -120,7 +120,12 @@ class Session:
         self.stmt_time = datetime.now().replace(microsecond=0)
         self.stmt_started = time.time()
         self.command, self.info = "Query", text[:100]
-        cmd = plan if plan is not None else self.node.parse(text)
+        if plan is not None:
+            cmd = plan
+        else:
+            cmd, values = self.node.parse(text)
+            if values is not None:
+                params = values
         if not isinstance(cmd, st.Show) or cmd.what not in ("warnings", "errors", "warning_count", "error_count"):
             self.warnings = []
         try:
@@ -303,8 +308,8 @@ class Session:
             except sqlite3.Error as e:
                 raise self._sqlite_error(e, db) from None
             self.found_rows = len(rows)
-            if plan.count_sql:
-                self.found_rows = conn.execute(plan.count_sql, values).fetchone()[0]
+            if plan.count is not None:
+                self.found_rows = conn.execute(plan.count.sql, self._bind(plan.count, params)).fetchone()[0]
             self.row_count = -1
             return Outcome(columns=[d[0] for d in cur.description], rows=rows)
         priv = {"insert": "INSERT", "replace": "INSERT", "update": "UPDATE", "delete": "DELETE"}[lw.kind]

@@ -156,6 +156,8 @@ class Node:
         self.write_guards: list[Callable[[Session, Database], None]] = []
         self.extra_shows: dict[str, Callable[[Session, st.Show], Outcome]] = {}
         self.services: list[Any] = []  # background services with async start() / stop()
+        self.promotion_listeners: list[Callable[[Database], None]] = []  # called after STOP REPLICATING
+        self.host_map: dict[str, str] = {}  # host names only a lab knows (service -> loopback address)
         self.stats = {"Questions": 0, "Com_commit": 0, "Connections": 0}
 
     async def start(self) -> None:

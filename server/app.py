@@ -11,6 +11,7 @@ from pathlib import Path
 import mysql_mimic.server
 from mysql_mimic import MysqlServer
 
+from server import features
 from server.auth import DrlabIdentityProvider
 from server.connection import CAPABILITIES, DrlabConnection, _MimicSession
 from server.node import Node
@@ -48,6 +49,7 @@ def run_node(data: str, host: str, port: int, name: str, root_password: str, tls
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls.load_cert_chain(tls_cert, tls_key)
     node = Node(Path(data), name, root_password, port=port)
+    features.install(node)
     try:
         asyncio.run(serve(node, host, port, tls))
     finally:

@@ -156,6 +156,7 @@ class Node:
         self.write_guards: list[Callable[[Session, Database], None]] = []
         self.extra_shows: dict[str, Callable[[Session, st.Show], Outcome]] = {}
         self.services: list[Any] = []  # background services with async start() / stop()
+        self.parsers: list[Callable[[str], Any]] = []  # feature statement parsers: a command or None
         self.promotion_listeners: list[Callable[[Database], None]] = []  # called after STOP REPLICATING
         self.host_map: dict[str, str] = {}  # host names only a lab knows (service -> loopback address)
         self.stats = {"Questions": 0, "Com_commit": 0, "Connections": 0}
@@ -194,10 +195,18 @@ class Node:
                     self._remember(shape, cmd)
                 else:
                     cmd = None
+                    if len(self._unsafe_shapes) > _CACHE_SIZE:
+                        self._unsafe_shapes.clear()
                     self._unsafe_shapes.add(shape)
             if cmd is not None:
                 return cmd, values
-        cmd = parse_account_statement(text)
+        cmd = None
+        for parser in self.parsers:
+            cmd = parser(text)
+            if cmd is not None:
+                break
+        else:
+            cmd = parse_account_statement(text)
         if cmd is None:
             cmd = st.parse_statement(text)
         if not isinstance(cmd, st.Dml) or not variables_in(cmd.ast):

@@ -1,0 +1,10 @@
+"""The features a node runs beside plain SQL, each registering its parsers, commands, views and
+services on the node. One place, so the process wiring does not grow with every feature."""
+
+from __future__ import annotations
+
+from server.node import Node
+
+
+def install(node: Node) -> None:
+    """Register every feature on ``node`` (before it starts serving)."""

@@ -276,6 +276,19 @@ class Database:
             self.apply_records(batch)
             n += len(batch)
 
+    # -- snapshots ---------------------------------------------------------------------------------
+    def backup(self, dest: Path) -> int:
+        """Copy the database consistently to ``dest`` (SQLite's online backup, one read transaction)
+        and return the LSN the copy holds. Safe to run in a thread: it opens its own connection."""
+        src = sqlite3.connect(str(self.path), check_same_thread=False)
+        dst = sqlite3.connect(str(dest))
+        try:
+            src.backup(dst)
+            return dst.execute("SELECT applied_lsn FROM _drlab_state").fetchone()[0]
+        finally:
+            dst.close()
+            src.close()
+
     # -- reads -------------------------------------------------------------------------------------
     def checksum(self, table: str) -> int:
         """An order-independent content checksum: equal on two nodes exactly when contents are equal."""

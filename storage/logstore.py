@@ -23,6 +23,10 @@ _KEY = struct.Struct(">IQ")
 MAP_SIZE = 1 << 40  # sparse: LMDB only uses what it writes
 
 
+class DuplicateLsn(Exception):
+    """An append whose LSN is already in the log: the writer's position is out of step."""
+
+
 class LogStore:
     def __init__(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
@@ -44,7 +48,10 @@ class LogStore:
         """Write records (not yet fsynced); returns the ticket ``wait_durable`` takes."""
         with self.env.begin(write=True, db=self._log) as txn:
             for lsn, data in records:
-                txn.put(_KEY.pack(db_id, lsn), data, append=True)
+                # not append=True: that only works at the end of the whole sub-database, and
+                # silently refuses a record of a lower db id once a higher one has records
+                if not txn.put(_KEY.pack(db_id, lsn), data, overwrite=False):
+                    raise DuplicateLsn(f"database {db_id} already has a record at LSN {lsn}")
         with self._cond:
             self._written += 1
             ticket = self._written
@@ -67,6 +74,10 @@ class LogStore:
                 return
             self._waiters.append((ticket, fut, loop))
         await fut
+
+    async def flush(self) -> None:
+        """Return once everything appended so far is on disk (a source ships only durable records)."""
+        await self.wait_durable(self._written)
 
     def _sync_loop(self) -> None:
         while True:

@@ -56,6 +56,21 @@ class Store:
         self.databases[name] = db
         return db
 
+    def install_snapshot(self, db: Database, snapshot: Path) -> Database:
+        """Replace a (provisioning) database's content with a snapshot file taken by ``backup``:
+        its log is emptied, the file moved into place, and the database reopened at the snapshot's
+        LSN. Returns the new Database object, which replaces ``db`` in the catalog."""
+        db.close()
+        self.log.drop(db.info.id)
+        for suffix in ("-wal", "-shm"):
+            p = Path(str(db.path) + suffix)
+            if p.exists():
+                p.unlink()
+        os.replace(snapshot, db.path)
+        fresh = self._open(db.info)
+        self.databases[db.info.name] = fresh
+        return fresh
+
     def save(self, info: DbInfo) -> None:
         """Persist a catalog entry (state changes, epochs, replication source) durably."""
         self.log.meta_put(f"db:{info.name}", json.dumps(asdict(info)).encode())

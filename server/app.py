@@ -42,7 +42,8 @@ async def serve(node: Node, host: str, port: int, tls: ssl.SSLContext | None) ->
 
 
 def run_node(data: str, host: str, port: int, name: str, root_password: str, tls_cert: str | None,
-             tls_key: str | None, log_level: str) -> int:
+             tls_key: str | None, log_level: str, host_map: dict[str, str] | None = None,
+             metrics_port: int | None = None, secure_file_priv: str | None = None) -> int:
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     tls = None
     if tls_cert and tls_key:
@@ -50,6 +51,13 @@ def run_node(data: str, host: str, port: int, name: str, root_password: str, tls
         tls.load_cert_chain(tls_cert, tls_key)
     node = Node(Path(data), name, root_password, port=port)
     features.install(node)
+    node.host_map.update(host_map or {})
+    if secure_file_priv is not None:
+        node.globals.values["secure_file_priv"] = secure_file_priv
+    if metrics_port is not None:
+        from server.metrics import MetricsService
+
+        node.services.append(MetricsService(node, host, metrics_port))
     try:
         asyncio.run(serve(node, host, port, tls))
     finally:

@@ -1,0 +1,124 @@
+"""Prometheus metrics and an HTTP health check for one node, on an optional port.
+
+A custom collector reads the node's live state at scrape time. The HTTP server runs on the node's
+event loop (a node service), so a scrape never races the statements that change that state."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+
+log = logging.getLogger(__name__)
+
+STATES = ("online", "provisioning", "replicating", "replication paused", "unrecoverable", "offline")
+ROLES = ("master", "async replica")
+
+
+class NodeCollector(Collector):
+    def __init__(self, node: Any) -> None:
+        self.node = node
+
+    def collect(self) -> Iterator[Any]:
+        node = self.node
+        stats = dict(node.stats)
+        yield CounterMetricFamily("drlab_queries", "Statements received (MySQL's Questions)",
+                                  value=stats.get("Questions", 0))
+        yield CounterMetricFamily("drlab_commits", "Committed write transactions (Com_commit)",
+                                  value=stats.get("Com_commit", 0))
+        yield CounterMetricFamily("drlab_connections", "Client connections accepted since start",
+                                  value=stats.get("Connections", 0))
+        yield GaugeMetricFamily("drlab_connections_open", "Client sessions open now", value=len(node.sessions))
+        yield GaugeMetricFamily("drlab_uptime_seconds", "Seconds since the node started",
+                                value=time.time() - node.started)
+        yield InfoMetricFamily("drlab_node", "The node", value={"name": str(node.name)})
+
+        state = GaugeMetricFamily("drlab_database_state", "1 for the database's current state",
+                                  labels=["database", "state"])
+        role = GaugeMetricFamily("drlab_database_role", "1 for the database's current role",
+                                 labels=["database", "role"])
+        lsn = GaugeMetricFamily("drlab_database_applied_lsn", "Last LSN applied to the database",
+                                labels=["database"])
+        epoch = GaugeMetricFamily("drlab_database_epoch", "The database's current epoch", labels=["database"])
+        for name, db in list(node.store.databases.items()):
+            info = db.info
+            for s in sorted(set(STATES) | {info.state}):
+                state.add_metric([name, s], 1.0 if s == info.state else 0.0)
+            for r in sorted(set(ROLES) | {info.role}):
+                role.add_metric([name, r], 1.0 if r == info.role else 0.0)
+            lsn.add_metric([name], float(db.applied_lsn))
+            epoch.add_metric([name], float(info.epochs[-1][0] if info.epochs else 0))
+        yield from (state, role, lsn, epoch)
+
+        lag_lsn = GaugeMetricFamily("drlab_replication_lag_lsn", "Log records the replica is behind its source",
+                                    labels=["database"])
+        lag_s = GaugeMetricFamily("drlab_replication_lag_seconds", "Seconds the replica is behind its source",
+                                  labels=["database"])
+        if hasattr(node, "replication_rows"):
+            try:
+                rows = list(node.replication_rows())
+            except Exception:  # noqa: BLE001 - a scrape reports what it can
+                log.exception("replication_rows failed during a scrape")
+                rows = []
+            for row in rows:
+                name = str(row.get("database_name", ""))
+                if row.get("lsn_lag") is not None:
+                    lag_lsn.add_metric([name], float(row["lsn_lag"]))
+                if row.get("lag_seconds") is not None:
+                    lag_s.add_metric([name], float(row["lag_seconds"]))
+        yield from (lag_lsn, lag_s)
+
+
+class MetricsService:
+    """A node service: HTTP GET /metrics (Prometheus text format) and GET /health ("ok")."""
+
+    def __init__(self, node: Any, host: str, port: int) -> None:
+        self.node, self.host, self.port = node, host, port
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(NodeCollector(node))
+        self.server: asyncio.AbstractServer | None = None
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._handle, self.host, self.port, reuse_address=True)
+        print(f"drlab node {self.node.name} metrics on http://{self.host}:{self.port}/metrics", flush=True)
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = await asyncio.wait_for(reader.readline(), 10)
+            while True:  # headers: read and ignore
+                line = await asyncio.wait_for(reader.readline(), 10)
+                if line in (b"\r\n", b"\n", b""):
+                    break
+            parts = request.decode("latin-1").split()
+            method, path = (parts[0], parts[1]) if len(parts) >= 2 else ("", "")
+            path = path.split("?", 1)[0]
+            if method not in ("GET", "HEAD"):
+                status, ctype, body = "405 Method Not Allowed", "text/plain", b"only GET\n"
+            elif path == "/health":
+                status, ctype, body = "200 OK", "text/plain; charset=utf-8", b"ok\n"
+            elif path in ("/metrics", "/"):
+                status, ctype, body = "200 OK", CONTENT_TYPE_LATEST, generate_latest(self.registry)
+            else:
+                status, ctype, body = "404 Not Found", "text/plain", b"try /metrics or /health\n"
+            head = (f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
+                    "Connection: close\r\n\r\n").encode()
+            writer.write(head if method == "HEAD" else head + body)
+            await writer.drain()
+        except (TimeoutError, ConnectionError):
+            pass
+        except Exception:  # noqa: BLE001 - one bad request never stops the node
+            log.exception("metrics request failed")
+        finally:
+            writer.close()

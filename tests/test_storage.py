@@ -236,6 +236,17 @@ def put_back(old: Path, path: Path) -> None:
     shutil.copy(old, path)
 
 
+@contextmanager
+def reopened(db: Database) -> Iterator[Database]:
+    """Close ``db`` and open its file again (a restart of the node)."""
+    db.close()
+    again = Database(db.path, db.info, db.log, no_config)
+    try:
+        yield again
+    finally:
+        again.close()
+
+
 @pytest.fixture
 def db(tmp_path: Path, log: LogStore) -> Iterator[Database]:
     """A database with one table t(id, v), created at LSN 1."""
@@ -328,6 +339,8 @@ def test_records_applied_to_another_database_give_an_equal_checksum(tmp_path: Pa
             assert "t" in db.columns  # the DDL record re-read the schema
             assert rows(db) == rows(src)
             assert db.checksum("t") == src.checksum("t")
+        with reopened(one) as again:  # the applied LSN was committed with the applied data
+            assert again.applied_lsn == 3 and again.checksum("t") == src.checksum("t")
         # and the checksum does see a difference
         batch.begin()
         batch.execute("UPDATE t SET v = 'other' WHERE id = 3")
@@ -373,17 +386,6 @@ def test_apply_refuses_a_corrupt_record(tmp_path: Path, log: LogStore) -> None:
     assert db.applied_lsn == 0
     assert db.reader.execute("SELECT count(*) FROM sqlite_master WHERE name = 't'").fetchone()[0] == 0
     db.close()
-
-
-@contextmanager
-def reopened(db: Database) -> Iterator[Database]:
-    """Close ``db`` and open its file again (a restart of the node)."""
-    db.close()
-    again = Database(db.path, db.info, db.log, no_config)
-    try:
-        yield again
-    finally:
-        again.close()
 
 
 def test_recover_replays_records_appended_to_the_log(db: Database, log: LogStore) -> None:

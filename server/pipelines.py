@@ -138,7 +138,8 @@ class Pipelines:
     def __init__(self, node: Node) -> None:
         self.node = node
         self.tasks: dict[tuple[int, str], asyncio.Task[None]] = {}
-        self.foreground: dict[tuple[int, str], asyncio.Task[Any]] = {}
+        self.foreground: dict[tuple[int, str], asyncio.Task[Any]] = {}  # the client statements running them
+        self.interrupts: set[tuple[int, str]] = set()  # foreground runs asked to stop (STOP PIPELINE)
         self.progress: dict[tuple[int, str], _Progress] = {}
         self._wake: asyncio.Event | None = None
         self._supervisor: asyncio.Task[None] | None = None
@@ -153,7 +154,8 @@ class Pipelines:
         if self._supervisor is not None:
             self._supervisor.cancel()
             await asyncio.gather(self._supervisor, return_exceptions=True)
-        tasks = list(self.tasks.values()) + list(self.foreground.values())
+        self.interrupts.update(self.foreground)
+        tasks = list(self.tasks.values())
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -412,12 +414,17 @@ class Pipelines:
     async def _halt(self, db: Database, name: str) -> None:
         """End the runner (or foreground run) of a pipeline; an open batch rolls back."""
         key = (db.info.id, name)
-        for tasks in (self.tasks, self.foreground):
-            task = tasks.get(key)
-            if task is not None and task is not asyncio.current_task() and not task.done():
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
-            tasks.pop(key, None)
+        task = self.tasks.pop(key, None)
+        if task is not None and task is not asyncio.current_task() and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        if key in self.foreground:  # another client's statement: interrupt it, never cancel its task
+            self.interrupts.add(key)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 30
+            while key in self.foreground and loop.time() < deadline:
+                await asyncio.sleep(0.01)
+            self.interrupts.discard(key)
 
     # -- SHOW ----------------------------------------------------------------------------------------
     def show_pipelines(self, session: Session, cmd: pl.ShowPipelines) -> Outcome:
@@ -435,7 +442,7 @@ class Pipelines:
         if key in self.foreground:
             return "Running", "False"
         task = self.tasks.get(key)
-        scheduled = r.state == "Running" and task is not None and not task.done() and key not in self.progress
+        scheduled = r.state == "Running" and task is not None and not task.done()
         return r.state, "True" if scheduled else "False"
 
     def show_create(self, session: Session, cmd: pl.ShowCreatePipeline) -> Outcome:
@@ -468,8 +475,8 @@ class Pipelines:
         for db in self._visible(session):
             for r in self._pipelines(db):
                 done = self._file_states(db, r.name)
-                names = sorted(set(done) | {f for f, _ in self.list_files(r.config)})
                 sizes = dict(self.list_files(r.config))
+                names = sorted(set(done) | set(sizes))
                 for f in names:
                     size, state = done.get(f, (sizes.get(f), "Unloaded"))
                     rows.append((db.info.name, r.name, "FS", f, size, state))
@@ -537,8 +544,9 @@ class Pipelines:
         total, batches = 0, 0
         try:
             while limit is None or batches < limit:
+                self._check_interrupt(key)
                 result = await self._batch(runner, db, self._pipeline(db, row.name), background=False)
-                if result.files == 0:
+                if result.files == 0 and not result.failed:
                     break
                 total += result.rows
                 batches += 1
@@ -548,6 +556,11 @@ class Pipelines:
             if self.foreground.get(key) is task:
                 del self.foreground[key]
         return Outcome(affected=total)
+
+    def _check_interrupt(self, key: tuple[int, str]) -> None:
+        if key in self.interrupts:
+            raise SqlError(1317, f"Query execution was interrupted: STOP PIPELINE {key[1]} stopped the foreground run; "
+                           "its open batch was rolled back", "70100")
 
     async def _batch(self, session: Session, db: Database, row: _Row, background: bool) -> _BatchResult:
         """Load the next files of ``row`` in one transaction, retrying per the pipeline's policy.
@@ -589,7 +602,7 @@ class Pipelines:
                 await asyncio.sleep(min(0.05 * attempt, 1.0))
             except SqlError as e:
                 session.rollback()
-                if e.code in _TRANSIENT:  # not writable now (replica, READ ONLY, lock wait): try later
+                if e.code in _TRANSIENT and background:  # not writable now (replica, READ ONLY, lock wait): try later
                     return _BatchResult(failed=True, stop=not _active(db))
                 raise
             finally:
@@ -635,6 +648,7 @@ class Pipelines:
                 progress.rows = streamed
                 if streamed % _YIELD_EVERY == 0:
                     await asyncio.sleep(0)
+                    self._check_interrupt((db.info.id, row.name))
         now = time.time()
         n = _lit(row.name)
         stmts = [f"INSERT OR REPLACE INTO _drlab_pipeline_files VALUES {_values(row.name, f, size, 'Loaded', batch_id)}"

@@ -19,6 +19,7 @@ from server.node import Node
 
 async def serve(node: Node, host: str, port: int, tls: ssl.SSLContext | None) -> None:
     DrlabConnection.node = node
+    node.address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     mysql_mimic.server.Connection = DrlabConnection  # mysql-mimic looks the class up at connect time
     server = MysqlServer(
         session_factory=_MimicSession,

@@ -108,7 +108,7 @@ class Resolver:
             if self.home is not None:
                 raise not_supported("Joining information_schema with user tables")
             name = table.upper()
-            if name not in show.INFO_SCHEMA:
+            if show.info_schema_columns(name) is None:
                 raise SqlError(1109, f"Unknown table '{table}' in information_schema")
             return quote(name)
         d = self.node.store.get(dbn)
@@ -158,6 +158,8 @@ class Node:
         self.services: list[Any] = []  # background services with async start() / stop()
         self.parsers: list[Callable[[str], Any]] = []  # feature statement parsers: a command or None
         self.promotion_listeners: list[Callable[[Database], None]] = []  # called after STOP REPLICATING
+        self.drop_listeners: list[Callable[[str], Awaitable[None]]] = []  # before DROP DATABASE
+        self.address = f"127.0.0.1:{port}"  # host:port this node serves on (set by the listener)
         self.host_map: dict[str, str] = {}  # host names only a lab knows (service -> loopback address)
         self.stats = {"Questions": 0, "Com_commit": 0, "Connections": 0}
 
@@ -345,7 +347,7 @@ class Node:
                 session.warnings.append(_note(1007, f"Can't create database '{name}'; database exists"))
                 return Outcome()
             raise SqlError(1007, f"Can't create database '{name}'; database exists")
-        _check_db_name(name)
+        check_db_name(name)
         self.store.create(name)
         return Outcome(affected=1)
 
@@ -359,10 +361,12 @@ class Node:
             raise SqlError(1008, f"Can't drop database '{name}'; database doesn't exist")
         if db.info.state == "provisioning":
             raise SqlError(1290, f"Database '{name}' is provisioning; stop the REPLICATE first")
+        for listener in self.drop_listeners:
+            await listener(name)
         await self.acquire_writer(db, session)
         try:
             tables = len(db.tables)
-            self._detach_everywhere(name)
+            self.detach_everywhere(name)
             self.store.drop(name)
         finally:
             self.release_writer(db, session)
@@ -373,7 +377,7 @@ class Node:
                 s.db = None
         return Outcome(affected=tables)
 
-    def _detach_everywhere(self, name: str) -> None:
+    def detach_everywhere(self, name: str) -> None:
         for db in self.store.databases.values():
             for conn in (db.reader, db.writer):
                 try:
@@ -415,7 +419,7 @@ def _note(code: int, msg: str) -> Any:
     return Warning_("Note", code, msg)
 
 
-def _check_db_name(name: str) -> None:
+def check_db_name(name: str) -> None:
     if not name or len(name) > 64 or name != name.strip() or "/" in name or "\\" in name or "." in name:
         raise SqlError(1102, f"Incorrect database name '{name}'")
 

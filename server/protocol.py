@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from mysql_mimic.charset import CharacterSet
 from mysql_mimic.results import ResultColumn
 from mysql_mimic.types import ColumnType, ServerStatus, uint_1, uint_2, uint_len
 
@@ -62,7 +63,9 @@ def infer_columns(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> tuple[
     coerce: list[Any] = []
     for name, ks in zip(names, kinds, strict=True):
         ctype, conv = _pick(ks)
-        cols.append(ResultColumn(name=name, type=ctype))
+        # BLOBs carry the binary character set, so clients hand applications bytes, not text
+        charset = CharacterSet.binary if ctype == ColumnType.BLOB else CharacterSet.utf8mb4
+        cols.append(ResultColumn(name=name, type=ctype, character_set=charset))
         coerce.append(conv)
     if any(c is not None for c in coerce):
         rows = [tuple(v if v is None or c is None else c(v) for v, c in zip(r, coerce, strict=True)) for r in rows]

@@ -337,9 +337,15 @@ def databases_extended_row(node: Node, name: str) -> tuple[Any, ...]:
 
 
 # -- information_schema ----------------------------------------------------------------------------
+def info_schema_columns(table: str) -> list[str] | None:
+    """The columns of an information_schema table (built in or contributed), None if unknown."""
+    name = table.upper()
+    return INFO_SCHEMA.get(name) or EXTRA_COLUMNS.get(name)
+
+
 def info_schema_def(table: str) -> TableDef:
     name = table.upper()
-    columns = INFO_SCHEMA.get(name)
+    columns = info_schema_columns(name)
     if columns is None:
         raise SqlError(1109, f"Unknown table '{table}' in information_schema")
     return TableDef(name=name, columns=[Column(c, "varchar(512)") for c in columns], indexes=[])

@@ -1,0 +1,319 @@
+"""The replica side of a DR link: provision a database from its source, then stream its log.
+
+The link is a MySQL client of the source (invariant 7): it sends the statements of
+``sqlfront.replproto`` over pymysql on a thread of its own, so a long poll never blocks the node's
+event loop. Records are stored in the local log first, then applied in order with their LSN
+(invariants 1, 2, 6); the SQLite state and the log so always agree after a crash, and a restarted
+node resumes from its applied position by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import pymysql
+
+from replication.source import epoch_at
+from sqlfront.replproto import quote_string
+from storage.database import Database, OutOfOrder
+from storage.record import CorruptRecord, Record
+from storage.store import Store
+
+log = logging.getLogger("drlab.replication")
+
+FETCH_WAIT_MS = 500
+FETCH_LIMIT = 2000
+BACKOFF = (0.1, 0.2, 0.5, 1.0, 2.0)
+# errors from the source that retrying cannot fix while nothing changes: reported, retried slowly
+FATAL_CODES = {1044, 1045, 1049, 1142, 1227, 1236}
+
+
+class LinkError(Exception):
+    """A failure a REPLICATE statement reports: ``code`` is the MySQL error to send."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class Progress:
+    """What the status views show about one link."""
+
+    phase: str = "connecting"  # connecting | snapshot | catching up | streaming
+    connected: bool = False
+    last_error: str = ""
+    source_lsn: int = 0
+    source_epoch: int = 0
+    source_state: str = ""
+    bytes_total: int = 0
+    bytes_copied: int = 0
+    records_total: int = 0
+    records_copied: int = 0
+    hardened_lsn: int = 0
+    received_lsn: int = 0
+    applied_commits: int = 0
+    caught_up_at: float = field(default_factory=time.time)
+    throughput: float = 0.0  # bytes/s applied, smoothed
+    record_bytes: float = 200.0  # average record size, smoothed
+
+
+class Link:
+    def __init__(self, store: Store, name: str, self_uri: str, resolve: Callable[[str], str],
+                 on_reset: Callable[[Database], None]) -> None:
+        self.store = store
+        self.name = name
+        self.self_uri = self_uri
+        self.resolve = resolve
+        self.on_reset = on_reset
+        self.progress = Progress()
+        self.caught_up: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"link-{name}")
+        self._conn: pymysql.connections.Connection | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    @property
+    def db(self) -> Database:
+        db = self.store.get(self.name)
+        assert db is not None
+        return db
+
+    def start(self, target_lsn: int | None = None, fail_fast: bool = False) -> None:
+        """Run the link in the background; ``caught_up`` resolves at ``target_lsn`` (or at the
+        source's position when the link first reaches it). With ``fail_fast`` (a REPLICATE
+        statement waiting on it) the first error ends the link instead of being retried."""
+        self._task = asyncio.create_task(self._main(target_lsn, fail_fast), name=f"link-{self.name}")
+
+    async def stop(self) -> None:
+        """Close the link (PAUSE, STOP, DROP, shutdown); the database keeps what it applied."""
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+        await asyncio.get_running_loop().run_in_executor(self._pool, self._close)
+        self._pool.shutdown(wait=False)
+        self.progress.connected = False
+        if not self.caught_up.done():
+            self.caught_up.cancel()
+
+    # -- the source connection ---------------------------------------------------------------------
+    async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    def _connect(self) -> None:
+        src = self.db.info.source or {}
+        self._close()
+        host = src["host"]
+        try:
+            self._conn = pymysql.connect(
+                host=self.resolve(host), port=int(src.get("port") or 3306), user=src["user"],
+                password=src.get("password") or "", connect_timeout=5, read_timeout=60, write_timeout=60,
+                autocommit=True, charset="utf8mb4",
+            )
+        except pymysql.err.OperationalError as e:
+            code = e.args[0] if e.args else 2003
+            msg = e.args[1] if len(e.args) > 1 else str(e)
+            if code in (2003, 2005, 2013):
+                raise LinkError(2003, f"Can't connect to the replication source {uri(src)}: {_clean(msg)}") from None
+            raise LinkError(code, f"The replication source {uri(src)} refused the connection: {_clean(msg)}") from None
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:
+                pass
+            self._conn = None
+
+    def _query(self, sql: str) -> list[tuple[Any, ...]]:
+        if self._conn is None:
+            self._connect()
+        assert self._conn is not None
+        try:
+            with self._conn.cursor() as cur:
+                cur.execute(sql)
+                return list(cur.fetchall())
+        except pymysql.err.MySQLError as e:
+            code = e.args[0] if e.args and isinstance(e.args[0], int) else 2013
+            msg = _clean(e.args[1] if len(e.args) > 1 else str(e))
+            if code >= 2000 or isinstance(e, pymysql.err.InterfaceError):
+                self._close()
+                raise LinkError(2013, f"Lost the connection to the replication source: {msg}") from None
+            raise LinkError(code, msg) from None
+
+    # -- the link's life ---------------------------------------------------------------------------
+    async def _main(self, target: int | None, fail_fast: bool) -> None:
+        attempt = 0
+        while True:
+            try:
+                if self.db.info.state == "provisioning":
+                    target = await self._provision()
+                await self._stream(target)
+            except asyncio.CancelledError:
+                raise
+            except (LinkError, CorruptRecord, OutOfOrder) as e:
+                code = getattr(e, "code", 1236)
+                self.progress.connected = False
+                self.progress.last_error = str(e)
+                if isinstance(e, CorruptRecord | OutOfOrder):
+                    self._unrecoverable(str(e))
+                    self._fail(LinkError(1236, f"Replication stopped: {e}"))
+                    return
+                if fail_fast and not self.caught_up.done():
+                    self._fail(e if isinstance(e, LinkError) else LinkError(code, str(e)))
+                    return
+                log.warning("link %s: %s", self.name, e)
+                delay = BACKOFF[min(attempt, len(BACKOFF) - 1)] * (5 if code in FATAL_CODES else 1)
+                attempt += 1
+                await asyncio.sleep(delay)
+                continue
+            except Exception as e:  # an unexpected failure must not kill the link silently
+                log.exception("link %s failed", self.name)
+                self.progress.last_error = f"internal error: {e}"
+                if fail_fast and not self.caught_up.done():
+                    self._fail(LinkError(1105, f"Replication failed: {e}"))
+                    return
+                await asyncio.sleep(2.0)
+            attempt = 0
+
+    def _fail(self, e: LinkError) -> None:
+        if not self.caught_up.done():
+            self.caught_up.set_exception(e)
+
+    def _unrecoverable(self, reason: str) -> None:
+        info = self.db.info
+        info.state, info.details = "unrecoverable", f"replication stopped: {reason}"
+        self.store.save(info)
+
+    async def _hello(self) -> dict[str, Any]:
+        name = (self.db.info.source or {}).get("db") or self.name
+        try:
+            rows = await self._call(self._query, f"DRLAB REPLICATION HELLO {quote_string(name)}")
+        except LinkError as e:
+            if e.code in (1044, 1142, 1227):
+                raise LinkError(e.code, f"The source user needs the REPLICATION privilege on '{name}' "
+                                f"(GRANT REPLICATION ON {name}.* TO ...): {e}") from None
+            raise
+        db_id, state, role, epochs, first, last, _ = rows[0]
+        return {"id": int(db_id), "state": state, "role": role, "epochs": json.loads(epochs),
+                "first": int(first), "last": int(last)}
+
+    async def _provision(self) -> int:
+        """Copy a snapshot of the source, install it, and return the LSN to catch up to."""
+        p = self.progress
+        p.phase = "connecting"
+        hello = await self._hello()
+        p.connected, p.last_error = True, ""
+        src_name = (self.db.info.source or {}).get("db") or self.name
+        p.phase = "snapshot"
+        sid, snap_lsn, size = (await self._call(self._query, f"DRLAB REPLICATION SNAPSHOT {quote_string(src_name)}"))[0]
+        snap_lsn, size = int(snap_lsn), int(size)
+        p.bytes_total, p.bytes_copied = size, 0
+        p.records_total, p.records_copied = max(hello["last"] - snap_lsn, 0), 0
+        incoming = self.store.dir / "snapshots" / f"incoming-{self.db.info.id}.sqlite"
+        incoming.parent.mkdir(exist_ok=True)
+        with open(incoming, "wb") as f:
+            while p.bytes_copied < size:
+                rows = await self._call(self._query, f"DRLAB REPLICATION CHUNK {quote_string(sid)} OFFSET {p.bytes_copied}")
+                data = rows[0][0] if rows else b""
+                if not data:
+                    raise LinkError(1236, "The source's snapshot ended early; provisioning will restart")
+                f.write(data)
+                p.bytes_copied += len(data)
+            f.flush()
+            os.fsync(f.fileno())  # the copy is durable before the catalog points at it
+        db = self.db
+        info = db.info
+        info.epochs = [list(e) for e in hello["epochs"] if e[1] <= snap_lsn + 1] or [[1, 1]]
+        info.source = {**(info.source or {}), "db_id": hello["id"]}
+        db = self.store.install_snapshot(db, incoming)
+        if db.applied_lsn != snap_lsn:
+            raise LinkError(1236, f"The snapshot holds LSN {db.applied_lsn}, not {snap_lsn}")
+        self.store.save(db.info)
+        self.on_reset(db)
+        p.phase, p.hardened_lsn = "catching up", snap_lsn
+        return hello["last"]
+
+    async def _stream(self, target: int | None) -> None:
+        p = self.progress
+        src = self.db.info.source or {}
+        src_name = src.get("db") or self.name
+        while True:
+            db = self.db
+            info = db.info
+            after = db.applied_lsn
+            sql = (f"DRLAB REPLICATION FETCH {quote_string(src_name)} ID {int(src.get('db_id', 0))} AFTER {after} "
+                   f"EPOCH {epoch_at(info, after)} WAIT {FETCH_WAIT_MS} LIMIT {FETCH_LIMIT} "
+                   f"HARDENED {p.hardened_lsn} FROM {quote_string(self.self_uri + '/' + self.name)}")
+            rows = await self._call(self._query, sql)
+            p.connected, p.last_error = True, ""
+            if rows:
+                p.source_lsn, p.source_epoch, p.source_state = int(rows[0][2]), int(rows[0][3]), rows[0][4]
+            records = [(int(r[0]), r[1]) for r in rows if r[0] is not None]
+            if records:
+                await self._apply(db, records)
+            if target is None:
+                target = p.source_lsn
+            if db.applied_lsn >= p.source_lsn:
+                p.caught_up_at = time.time()
+            if db.applied_lsn >= target:
+                p.phase = "streaming"
+                if db.info.state == "provisioning":
+                    db.info.state = "replicating"
+                    self.store.save(db.info)
+                if not self.caught_up.done():
+                    self.caught_up.set_result(None)
+
+    async def _apply(self, db: Database, records: list[tuple[int, bytes]]) -> None:
+        """Log first, then apply in one SQLite transaction; then harden per the durability."""
+        started = time.perf_counter()
+        decoded = [Record.decode(data) for _, data in records]
+        ticket = self.store.log.append(db.info.id, records)
+        self.progress.received_lsn = records[-1][0]
+        db.apply_records(decoded)
+        info = db.info
+        new_epochs = [[r.epoch, r.lsn] for r in decoded if r.epoch > info.epoch]
+        for e in new_epochs:
+            if e[0] > info.epoch:
+                info.epochs.append(e)
+        if new_epochs:
+            self.store.save(info)
+        p = self.progress
+        size = sum(len(d) for _, d in records)
+        p.records_copied += len(records)
+        p.applied_commits += len(records)
+        p.record_bytes = 0.8 * p.record_bytes + 0.2 * (size / len(records))
+        p.throughput = 0.7 * p.throughput + 0.3 * (size / max(time.perf_counter() - started, 1e-6))
+        lsn = records[-1][0]
+        if info.durability == "sync":
+            await self.store.log.wait_durable(ticket)
+            p.hardened_lsn = lsn
+        else:
+            asyncio.get_running_loop().create_task(self._harden_later(ticket, lsn))
+
+    async def _harden_later(self, ticket: int, lsn: int) -> None:
+        await self.store.log.wait_durable(ticket)
+        self.progress.hardened_lsn = max(self.progress.hardened_lsn, lsn)
+
+
+def uri(source: dict[str, Any]) -> str:
+    """``host:port/db`` of a source, for status output and messages: never the password."""
+    host = source.get("host", "")
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{source.get('port') or 3306}/{source.get('db') or ''}"
+
+
+def _clean(msg: str) -> str:
+    return msg.replace("\x1b", "")

@@ -1,0 +1,174 @@
+"""The source side of a DR link: what a primary answers its replicas.
+
+Replicas pull. A primary never waits for them (cross-cluster replication is asynchronous): it only
+serves snapshots and durable log records on request and remembers, per replica, the position that
+replica last reported, for the status views. The log is never truncated, so every record a replica
+may still need stays available.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from storage.database import Database, DbInfo
+from storage.store import Store
+
+CHUNK_BYTES = 4 << 20
+SNAPSHOT_TTL = 3600.0
+
+
+class SourceError(Exception):
+    """A request the source refuses; ``code`` is the MySQL error the replica will see."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class ReplicaSeen:
+    """What a primary knows of one replica: from its last FETCH."""
+
+    db: str
+    uri: str
+    applied_lsn: int = 0
+    hardened_lsn: int = 0
+    epoch: int = 0
+    last_seen: float = 0.0
+    fetches: int = 0
+    active: int = 0  # FETCHes in flight (a long poll counts as connected)
+
+    @property
+    def connected(self) -> bool:
+        return self.active > 0 or time.time() - self.last_seen < 3.0
+
+
+def epoch_at(info: DbInfo, lsn: int) -> int:
+    """The epoch in which ``lsn`` was written, by the database's epoch history."""
+    epoch = info.epochs[0][0]
+    for e, first in info.epochs:
+        if first <= lsn:
+            epoch = e
+    return epoch
+
+
+class Source:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.replicas: dict[tuple[str, str], ReplicaSeen] = {}
+        self._wakeups: dict[int, asyncio.Event] = {}
+        self._snapshots: dict[str, tuple[Path, int, float, str]] = {}
+        self.dir = store.dir / "snapshots"
+        if self.dir.exists():
+            for stale in self.dir.iterdir():
+                stale.unlink()
+        self.dir.mkdir(exist_ok=True)
+
+    def committed(self, db: Database, lsn: int) -> None:
+        """A commit listener: wakes the replicas long-polling this database."""
+        ev = self._wakeups.pop(db.info.id, None)
+        if ev is not None:
+            ev.set()
+
+    def _database(self, name: str) -> Database:
+        db = self.store.get(name)
+        if db is None:
+            raise SourceError(1049, f"Unknown database '{name}' on the replication source")
+        if db.info.state in ("provisioning", "unrecoverable"):
+            raise SourceError(1236, f"Database '{name}' on the source is {db.info.state}; it cannot be replicated now")
+        return db
+
+    def hello(self, name: str) -> list[Any]:
+        db = self._database(name)
+        info = db.info
+        return [info.id, info.state, info.role, json.dumps(info.epochs),
+                self.store.log.first_lsn(info.id), db.applied_lsn, time.time()]
+
+    async def snapshot(self, name: str) -> list[Any]:
+        db = self._database(name)
+        await self.store.log.flush()  # the copy may hold only what is durable here
+        sid = uuid.uuid4().hex
+        path = self.dir / f"{sid}.sqlite"
+        lsn = await asyncio.to_thread(db.backup, path)
+        size = path.stat().st_size
+        self._snapshots[sid] = (path, size, time.time(), name)
+        self._expire()
+        return [sid, lsn, size]
+
+    def snapshot_db(self, sid: str) -> str:
+        """The database a snapshot copies (reading it needs the REPLICATION privilege on it)."""
+        entry = self._snapshots.get(sid)
+        if entry is None:
+            raise SourceError(1236, "Unknown or expired snapshot; restart provisioning")
+        return entry[3]
+
+    def chunk(self, sid: str, offset: int) -> bytes:
+        entry = self._snapshots.get(sid)
+        if entry is None:
+            raise SourceError(1236, "Unknown or expired snapshot; restart provisioning")
+        path, size, _, _ = entry
+        with open(path, "rb") as f:
+            f.seek(offset)
+            data = f.read(CHUNK_BYTES)
+        if offset + len(data) >= size:
+            del self._snapshots[sid]
+            path.unlink(missing_ok=True)
+        return data
+
+    def _expire(self) -> None:
+        now = time.time()
+        for sid, (path, _, made, _) in list(self._snapshots.items()):
+            if now - made > SNAPSHOT_TTL:
+                del self._snapshots[sid]
+                path.unlink(missing_ok=True)
+
+    async def fetch(self, name: str, db_id: int, after: int, epoch: int, wait_ms: int, limit: int,
+                    hardened: int, replica: str) -> tuple[list[tuple[int, bytes]], Database]:
+        """Durable records after ``after``, long-polling up to ``wait_ms`` when there are none."""
+        db = self._database(name)
+        info = db.info
+        if info.id != db_id:
+            raise SourceError(1236, f"Database '{name}' on the source was dropped and recreated since this "
+                              "replica was provisioned; replicate it again into a new database")
+        seen = self.replicas.setdefault((name, replica), ReplicaSeen(name, replica))
+        seen.applied_lsn, seen.hardened_lsn, seen.epoch = after, hardened, epoch
+        seen.last_seen, seen.fetches = time.time(), seen.fetches + 1
+        seen.active += 1
+        try:
+            if after > db.applied_lsn or (after > 0 and epoch_at(info, after) != epoch):
+                raise SourceError(1236, f"The replica's history diverges from the source's at LSN {after} "
+                                  f"(epoch {epoch}); use REPLICATE DATABASE ... WITH FORCE DIFFERENTIAL")
+            first = self.store.log.first_lsn(info.id)
+            if first and after + 1 < first:
+                raise SourceError(1236, f"The source no longer keeps the log after LSN {after}; "
+                                  "replicate the database again into a new database")
+            deadline = time.monotonic() + wait_ms / 1000
+            while True:
+                wake = self._wakeups.setdefault(info.id, asyncio.Event())
+                if db.applied_lsn > after:
+                    await self.store.log.flush()
+                    records = list(self.store.log.records(info.id, after, limit))
+                    if records:
+                        return records, db
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return [], db
+                try:
+                    await asyncio.wait_for(wake.wait(), left)
+                except TimeoutError:
+                    return [], db
+                db = self._database(name)
+        finally:
+            seen.active -= 1
+            seen.last_seen = time.time()
+
+    def forget(self, name: str) -> None:
+        """Drop what is known of a database's replicas (the database was dropped)."""
+        for key in [k for k in self.replicas if k[0] == name]:
+            del self.replicas[key]

@@ -1,0 +1,281 @@
+"""DR statements on a node: REPLICATE DATABASE, PAUSE / CONTINUE / STOP REPLICATING, the source side
+of links, SHOW REPLICATION STATUS and the replication information_schema views.
+
+This module holds the node's links (one per replica database) and its ``Source``; the
+replication package does the protocol and the storage work.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from replication.link import Link, LinkError, uri
+from replication.source import Source, SourceError
+from server import show
+from server.node import Node, check_db_name
+from server.session import Outcome, Session
+from sqlfront import dr
+from sqlfront import replproto as rp
+from sqlfront import statements as st
+from sqlfront.errors import SqlError
+from storage.database import Database
+
+REPLICA = "async replica"
+
+
+def _lsn(epoch: int, lsn: int) -> str:
+    """Positions are shown as ``epoch:lsn`` (SingleStore shows ``LogFileId:ByteOffset``)."""
+    return f"{epoch}:{lsn}"
+
+
+class Replication:
+    """The node's replication state: its links, its source side, and their status rows."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.source = Source(node.store)
+        self.links: dict[str, Link] = {}
+
+    # -- lifecycle (a node service) ----------------------------------------------------------------
+    async def start(self) -> None:
+        """Resume every link that was replicating (or provisioning) when the node stopped."""
+        for name in self.node.store.names():
+            db = self.node.store.get(name)
+            if db is not None and db.info.role == REPLICA and db.info.state in ("replicating", "provisioning"):
+                self._link(name).start()
+
+    async def stop(self) -> None:
+        for link in list(self.links.values()):
+            await link.stop()
+        self.links.clear()
+
+    def _link(self, name: str) -> Link:
+        link = Link(self.node.store, name, self.node.address, self._resolve, self._reset)
+        self.links[name] = link
+        return link
+
+    async def _unlink(self, name: str) -> None:
+        link = self.links.pop(name, None)
+        if link is not None:
+            await link.stop()
+
+    def _resolve(self, host: str) -> str:
+        return self.node.host_map.get(host, host)
+
+    def _reset(self, db: Database) -> None:
+        """A database's content was replaced (snapshot installed): drop what was cached of it."""
+        self.node.invalidate_plans()
+        self.node.detach_everywhere(db.info.name)
+
+    async def dropping(self, name: str) -> None:
+        await self._unlink(name)
+        self.source.forget(name)
+
+    # -- client statements -------------------------------------------------------------------------
+    async def replicate(self, session: Session, cmd: dr.Replicate) -> Outcome:
+        node = self.node
+        await session._implicit_commit()
+        node.accounts.check(session.user, session.host, "CREATE", cmd.db)
+        if cmd.differential:
+            raise SqlError(1235, "REPLICATE DATABASE ... WITH FORCE DIFFERENTIAL is not supported by drlab yet; "
+                           "replicate into a new database instead")
+        if cmd.db.lower() == "information_schema" or node.store.get(cmd.db) is not None:
+            raise SqlError(1007, f"Can't create database '{cmd.db}'; database exists")
+        check_db_name(cmd.db)
+        src = cmd.source
+        source = {"user": src.user, "password": src.password or "", "host": src.host, "port": src.port or 3306,
+                  "db": src.db or cmd.db}
+        db = node.store.create(cmd.db, state="provisioning", role=REPLICA, source=source,
+                               durability=cmd.durability or "sync")
+        link = self._link(db.info.name)
+        link.start(fail_fast=True)
+        try:
+            await link.caught_up
+        except BaseException as e:
+            await self._unlink(cmd.db)
+            if node.store.get(cmd.db) is not None:
+                node.store.drop(cmd.db)
+                node.invalidate_plans()
+            if isinstance(e, LinkError):
+                raise SqlError(e.code if e.code < 2000 else 2003, f"REPLICATE DATABASE {cmd.db} failed: {e}") from None
+            raise
+        return Outcome(affected=1)
+
+    def _replica(self, name: str) -> Database:
+        db = self.node.store.get(name)
+        if db is None:
+            raise SqlError(1049, f"Unknown database '{name}'")
+        return db
+
+    def _not_a_replica(self, db: Database, action: str) -> SqlError:
+        return SqlError(1210, f"Database '{db.info.name}' is not a replica (it is a {db.info.role} in "
+                        f"state '{db.info.state}'); {action} applies only to a database created by REPLICATE DATABASE")
+
+    async def pause(self, session: Session, cmd: dr.PauseReplicating) -> Outcome:
+        await session._implicit_commit()
+        db = self._replica(cmd.db)
+        self.node.accounts.check(session.user, session.host, "CREATE", cmd.db)
+        if db.info.role != REPLICA:
+            raise self._not_a_replica(db, "PAUSE REPLICATING")
+        if db.info.state == "provisioning":
+            raise SqlError(1290, f"Database '{cmd.db}' is still provisioning; wait for REPLICATE DATABASE to finish")
+        await self._unlink(cmd.db)
+        db.info.state = "replication paused"
+        self.node.store.save(db.info)
+        return Outcome(affected=1)
+
+    async def resume(self, session: Session, cmd: dr.ContinueReplicating) -> Outcome:
+        await session._implicit_commit()
+        db = self._replica(cmd.db)
+        self.node.accounts.check(session.user, session.host, "CREATE", cmd.db)
+        if db.info.role != REPLICA:
+            raise SqlError(1210, f"Database '{cmd.db}' is not a replica (it is a {db.info.role} in state "
+                           f"'{db.info.state}'): it cannot resume replicating. A database promoted by STOP "
+                           "REPLICATING never follows its old primary again; to make it a replica use "
+                           f"REPLICATE DATABASE {cmd.db} WITH FORCE DIFFERENTIAL FROM ...")
+        if db.info.state == "replicating":
+            return Outcome(affected=1)
+        db.info.state = "replicating"
+        self.node.store.save(db.info)
+        self._link(cmd.db).start()
+        return Outcome(affected=1)
+
+    async def promote(self, session: Session, cmd: dr.StopReplicating) -> Outcome:
+        await session._implicit_commit()
+        db = self._replica(cmd.db)
+        self.node.accounts.check(session.user, session.host, "CREATE", cmd.db)
+        if db.info.role != REPLICA:
+            raise self._not_a_replica(db, "STOP REPLICATING")
+        if db.info.state == "provisioning":
+            raise SqlError(1290, f"Database '{cmd.db}' is still provisioning and has no consistent content to "
+                           "promote; wait for REPLICATE DATABASE to finish, or DROP DATABASE it")
+        await self._unlink(cmd.db)
+        info = db.info
+        info.role, info.state, info.details = "master", "online", ""
+        info.epochs.append([max(e[0] for e in info.epochs) + 1, db.applied_lsn + 1])
+        if info.source is not None:
+            info.source = {k: v for k, v in info.source.items() if k != "password"} | {"promoted": time.time()}
+        self.node.store.save(info)
+        for listener in self.node.promotion_listeners:
+            listener(db)
+        return Outcome(affected=1)
+
+    # -- the source side ---------------------------------------------------------------------------
+    async def serve(self, session: Session, cmd: Any) -> Outcome:
+        name = cmd.db if not isinstance(cmd, rp.Chunk) else self.source.snapshot_db(cmd.snapshot)
+        self.node.accounts.check(session.user, session.host, "REPLICATION", name)
+        try:
+            if isinstance(cmd, rp.Hello):
+                return Outcome(columns=["id", "state", "role", "epochs", "first_lsn", "last_lsn", "now"],
+                               rows=[self.source.hello(cmd.db)])
+            if isinstance(cmd, rp.Snapshot):
+                return Outcome(columns=["snapshot", "lsn", "bytes"], rows=[await self.source.snapshot(cmd.db)])
+            if isinstance(cmd, rp.Chunk):
+                return Outcome(columns=["data"], rows=[(self.source.chunk(cmd.snapshot, cmd.offset),)])
+            records, db = await self.source.fetch(cmd.db, cmd.db_id, cmd.after, cmd.epoch, cmd.wait_ms, cmd.limit,
+                                                  cmd.hardened, cmd.replica)
+            tail = (db.applied_lsn, db.info.epoch, db.info.state)
+            rows = [(lsn, data, *tail) for lsn, data in records] or [(None, None, *tail)]
+            return Outcome(columns=["lsn", "data", "source_lsn", "source_epoch", "source_state"], rows=rows)
+        except SourceError as e:
+            raise SqlError(e.code, str(e)) from None
+
+    # -- status ------------------------------------------------------------------------------------
+    def replica_count(self, name: str) -> int:
+        return sum(1 for (db, _), seen in self.source.replicas.items() if db == name and seen.connected)
+
+    def status_rows(self) -> list[dict[str, Any]]:
+        """One dict per link this node takes part in, on either side (the views are built from it)."""
+        out = []
+        store = self.node.store
+        for (name, replica_uri), seen in sorted(self.source.replicas.items()):
+            db = store.get(name)
+            if db is None or db.info.role == REPLICA:
+                continue
+            lag = max(db.applied_lsn - seen.applied_lsn, 0)
+            out.append({
+                "role": "master", "database": name, "database_id": db.info.id, "is_master": 1,
+                "primary_uri": f"{self.node.address}/{name}", "master_uri": None, "master_state": db.info.state,
+                "master_lsn": db.applied_lsn, "master_epoch": db.info.epoch, "master_commits": db.applied_lsn,
+                "connected": seen.connected, "replica_uri": replica_uri,
+                "replica_state": "replicating" if seen.connected else "disconnected",
+                "replica_lsn": seen.applied_lsn, "replica_hardened": seen.hardened_lsn, "replica_epoch": seen.epoch,
+                "replica_commits": seen.applied_lsn, "lsn_lag": lag, "volume_lag_mb": 0.0, "throughput_mbps": 0.0,
+                "catchup_s": 0.0, "lag_seconds": 0.0 if lag == 0 else round(time.time() - seen.last_seen, 3),
+            })
+        for name, link in sorted(self.links.items()):
+            db = store.get(name)
+            if db is None:
+                continue
+            p = link.progress
+            src = db.info.source or {}
+            lag = max(p.source_lsn - db.applied_lsn, 0)
+            volume = lag * p.record_bytes / (1 << 20)
+            mbps = p.throughput / (1 << 20)
+            out.append({
+                "role": REPLICA, "database": name, "database_id": db.info.id, "is_master": 0,
+                "primary_uri": uri(src), "master_uri": uri(src), "master_state": p.source_state or "unknown",
+                "master_lsn": p.source_lsn, "master_epoch": p.source_epoch or db.info.epoch,
+                "master_commits": p.source_lsn, "connected": p.connected,
+                "replica_uri": f"{self.node.address}/{name}", "replica_state": db.info.state,
+                "replica_lsn": db.applied_lsn, "replica_hardened": p.hardened_lsn, "replica_epoch": db.info.epoch,
+                "replica_commits": p.applied_commits, "lsn_lag": lag, "volume_lag_mb": round(volume, 6),
+                "throughput_mbps": round(mbps, 3), "catchup_s": round(volume / mbps, 3) if mbps > 0 and lag else 0.0,
+                "lag_seconds": 0.0 if lag == 0 else round(time.time() - p.caught_up_at, 3),
+                "phase": p.phase, "last_error": p.last_error, "bytes_copied": p.bytes_copied,
+                "bytes_total": p.bytes_total, "records_copied": p.records_copied, "records_total": p.records_total,
+            })
+        return out
+
+    def show_status(self, session: Session, cmd: st.Show) -> Outcome:
+        cols = ["Role", "Database", "Master_URI", "Master_State", "Master_CommitLSN", "Master_HardenedLSN",
+                "Master_ReplayLSN", "Master_TailLSN", "Master_Commits", "Connected", "Replica_URI", "Replica_State",
+                "Replica_CommitLSN", "Replica_HardenedLSN", "Replica_ReplayLSN", "Replica_TailLSN", "Replica_Commits"]
+        rows = []
+        for r in self.status_rows():
+            m = _lsn(r["master_epoch"], r["master_lsn"])
+            rl = _lsn(r["replica_epoch"], r["replica_lsn"])
+            rows.append((r["role"], r["database"], r["master_uri"], r["master_state"], m, m, "0:0", m,
+                         r["master_commits"], "yes" if r["connected"] else "no", r["replica_uri"], r["replica_state"],
+                         rl, _lsn(r["replica_epoch"], r["replica_hardened"]), rl, rl, r["replica_commits"]))
+        return Outcome(columns=cols, rows=rows)
+
+    def lmv_rows(self, node: Node, session: Session) -> list[tuple[Any, ...]]:
+        return [(1, 0, r["is_master"], r["database"], r["database_id"], r["primary_uri"], r["replica_uri"],
+                 r["master_state"], r["replica_state"], r["lsn_lag"], r["volume_lag_mb"], r["throughput_mbps"],
+                 r["catchup_s"], r["lag_seconds"]) for r in self.status_rows()]
+
+    def mv_rows(self, node: Node, session: Session) -> list[tuple[Any, ...]]:
+        return [(r[0], r[1], r[3], *r[5:]) for r in self.lmv_rows(node, session)]
+
+
+LMV_COLUMNS = ["is_dr", "is_sync", "is_master", "database_name", "database_id", "primary_uri", "secondary_uri",
+               "primary_state", "secondary_state", "lsn_lag", "volume_lag_mb", "replication_throughput_mbps",
+               "estimated_catcup_time_s", "lag_seconds"]
+MV_COLUMNS = [c for c in LMV_COLUMNS if c not in ("is_master", "database_id")]
+
+
+def install(node: Node) -> Replication:
+    repl = Replication(node)
+    node.parsers.extend([dr.parse_dr, rp.parse_replication])
+    node.extra_commands[dr.Replicate] = repl.replicate
+    node.extra_commands[dr.PauseReplicating] = repl.pause
+    node.extra_commands[dr.ContinueReplicating] = repl.resume
+    node.extra_commands[dr.StopReplicating] = repl.promote
+    for cmd in (rp.Hello, rp.Snapshot, rp.Chunk, rp.Fetch):
+        node.extra_commands[cmd] = repl.serve
+    node.commit_listeners.append(repl.source.committed)
+    node.drop_listeners.append(repl.dropping)
+    node.extra_shows["replication_status"] = repl.show_status
+    show.EXTRA_INFO_SCHEMA["LMV_REPLICATION_STATUS"] = repl.lmv_rows
+    show.EXTRA_COLUMNS["LMV_REPLICATION_STATUS"] = LMV_COLUMNS
+    show.EXTRA_INFO_SCHEMA["MV_REPLICATION_STATUS"] = repl.mv_rows
+    show.EXTRA_COLUMNS["MV_REPLICATION_STATUS"] = MV_COLUMNS
+    node.replica_count = repl.replica_count  # type: ignore[attr-defined]
+    node.replication_rows = repl.status_rows  # type: ignore[attr-defined]
+    node.services.append(repl)
+    return repl
+
+
+__all__ = ["Replication", "install"]

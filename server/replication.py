@@ -185,6 +185,23 @@ class Replication:
     def replica_count(self, name: str) -> int:
         return sum(1 for (db, _), seen in self.source.replicas.items() if db == name and seen.connected)
 
+    def details(self, name: str) -> str:
+        """The Details column of SHOW DATABASES EXTENDED: a link's progress, connection and last error."""
+        link = self.links.get(name)
+        if link is None:
+            return ""
+        p = link.progress
+        parts = [p.phase]
+        if p.phase == "snapshot":
+            parts.append(f"{p.bytes_copied / 1e6:.1f} of {p.bytes_total / 1e6:.1f} MB copied")
+        elif p.phase == "catching up":
+            parts.append(f"{p.records_copied} of {p.records_total} records applied")
+        if not p.connected:
+            parts.append("source disconnected")
+        if p.last_error:
+            parts.append(p.last_error)
+        return "; ".join(parts)
+
     def status_rows(self) -> list[dict[str, Any]]:
         """One dict per link this node takes part in, on either side (the views are built from it)."""
         out = []
@@ -274,6 +291,7 @@ def install(node: Node) -> Replication:
     show.EXTRA_COLUMNS["MV_REPLICATION_STATUS"] = MV_COLUMNS
     node.replica_count = repl.replica_count  # type: ignore[attr-defined]
     node.replication_rows = repl.status_rows  # type: ignore[attr-defined]
+    node.replication_details = repl.details  # type: ignore[attr-defined]
     node.services.append(repl)
     return repl
 

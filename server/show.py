@@ -332,7 +332,8 @@ def databases_extended_row(node: Node, name: str) -> tuple[Any, ...]:
     info = db.info
     pos = f"{info.epoch}:{db.applied_lsn}"
     replicas = node.replica_count(name) if hasattr(node, "replica_count") else 0
-    return (name, db.applied_lsn, info.role, info.state, pos, info.details, replicas, 0, 0, pos, pos, pos,
+    details = node.replication_details(name) if hasattr(node, "replication_details") else ""
+    return (name, db.applied_lsn, info.role, info.state, pos, details or info.details, replicas, 0, 0, pos, pos, pos,
             info.epoch, info.epoch, 0.0, 0)
 
 

@@ -251,3 +251,91 @@ def test_sigkill_in_the_middle_of_a_batch_loads_no_duplicates(node_factory, tmp_
     assert files(a, "big") == {"a.csv": "Loaded", "b.csv": "Loaded"}
     assert q(a, "SELECT BATCH_STATE, ROWS_STREAMED FROM information_schema.PIPELINES_BATCHES_SUMMARY", None) == [
         ("Succeeded", n + 10)]
+
+
+# -- replication and failover --------------------------------------------------------------------------
+def _replica_caught_up(a: NodeProcess, b: NodeProcess, db: str, table: str, pipeline: str) -> bool:
+    sql = f"SELECT COUNT(*) FROM {table}"
+    return (a.sql(sql, db) == b.sql(sql, db)
+            and files_in(a, db, pipeline) == files_in(b, db, pipeline))
+
+
+def files_in(n: NodeProcess, db: str, pipeline: str) -> dict[str, str]:
+    rows = n.sql("SELECT FILE_NAME, FILE_STATE FROM information_schema.PIPELINES_FILES "
+                 f"WHERE DATABASE_NAME = '{db}' AND PIPELINE_NAME = '{pipeline}'")
+    return {os.path.basename(f): s for f, s in rows}
+
+
+def test_failover_pipeline_continues_on_the_promoted_database(node_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # both nodes see the same directory (shared storage), as two clusters reading one bucket would
+    root = tmp_path / "files"
+    inbox = root / "in"
+    a, b = start_node(node_factory, root, "a"), start_node(node_factory, root, "b")
+    a.sql("CREATE DATABASE app")
+    a.sql("CREATE TABLE t (id INT, v VARCHAR(20))", "app")  # no key: a duplicate would show
+    a.sql(f"CREATE PIPELINE p AS LOAD DATA FS '{inbox}/*.csv' BATCH_INTERVAL 50 INTO TABLE t {CSV}", "app")
+    a.sql("START PIPELINE p", "app")
+    for i in range(3):
+        write_csv(inbox, f"f{i}.csv", rows_csv(i * 10, i * 10 + 10))
+    wait_for(lambda: a.sql("SELECT COUNT(*) FROM t", "app") == [(30,)], what="A loads three files")
+
+    b.sql(f"REPLICATE DATABASE app FROM root@127.0.0.1:{a.port}")
+    write_csv(inbox, "f3.csv", rows_csv(30, 40))  # loaded on A while B replicates
+    wait_for(lambda: a.sql("SELECT COUNT(*) FROM t", "app") == [(40,)], what="A loads f3")
+    wait_for(lambda: _replica_caught_up(a, b, "app", "t", "p"), what="B has A's rows and file states")
+    assert files_in(b, "app", "p") == {f"f{i}.csv": "Loaded" for i in range(4)}
+    # the replica knows the pipeline runs on the primary, and does not run it itself
+    assert b.sql("SHOW PIPELINES", "app") == [("p", "Running", "False")]
+    assert b.sql("SELECT BATCH_ID, BATCH_STATE FROM information_schema.PIPELINES_BATCHES_SUMMARY") == \
+        a.sql("SELECT BATCH_ID, BATCH_STATE FROM information_schema.PIPELINES_BATCHES_SUMMARY")
+    with pytest.raises(pymysql.MySQLError) as e:
+        b.sql("STOP PIPELINE p", "app")
+    assert e.value.args[0] == 1290
+
+    a.kill()
+    write_csv(inbox, "f4.csv", rows_csv(40, 50))  # arrives while nobody runs the pipeline
+    b.sql("STOP REPLICATING app")
+    wait_for(lambda: b.sql("SHOW PIPELINES", "app") == [("p", "Running", "True")], what="the pipeline starts on B")
+    write_csv(inbox, "f5.csv", rows_csv(50, 60))
+    wait_for(lambda: b.sql("SELECT COUNT(*) FROM t", "app") == [(60,)], what="B loads the files A never loaded")
+    assert b.sql("SELECT COUNT(DISTINCT id), MIN(id), MAX(id) FROM t", "app") == [(60, 0, 59)]
+    assert files_in(b, "app", "p") == {f"f{i}.csv": "Loaded" for i in range(6)}
+
+
+def test_seed_runbook_pipeline_steps_load_each_file_once(node_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Seed 000, steps 7 to 9: stop the pipelines on the side giving up the primary role, promote
+    the other side with STOP REPLICATING, start the pipelines there; they take over the state."""
+    root = tmp_path / "files"
+    a, b = start_node(node_factory, root, "a"), start_node(node_factory, root, "b")
+    dbs = {"ExampleDB1": "ExamplePipeline1", "ExampleDB2": "ExamplePipeline2"}
+    for db, pipe in dbs.items():
+        a.sql(f"CREATE DATABASE {db}")
+        a.sql("CREATE TABLE t (id INT, v VARCHAR(20))", db)
+        a.sql(f"CREATE PIPELINE {pipe} AS LOAD DATA FS '{root / db}' BATCH_INTERVAL 50 INTO TABLE t {CSV}", db)
+        a.sql(f"START PIPELINE {pipe}", db)
+        write_csv(root / db, "f0.csv", rows_csv(0, 10))
+        b.sql(f"REPLICATE DATABASE {db} FROM root@127.0.0.1:{a.port}")
+    for db in dbs:
+        write_csv(root / db, "f1.csv", rows_csv(10, 20))
+        wait_for(lambda db=db: a.sql("SELECT COUNT(*) FROM t", db) == [(20,)], what=f"{db} loads on A")
+    # step 7: stop the pipelines on the side being demoted; wait until the other side has everything
+    for db, pipe in dbs.items():
+        a.sql(f"STOP PIPELINE {pipe}", db)
+        write_csv(root / db, "f2.csv", rows_csv(20, 30))  # nobody loads it yet
+    for db, pipe in dbs.items():
+        wait_for(lambda db=db, pipe=pipe: _replica_caught_up(a, b, db, "t", pipe)
+                 and b.sql("SHOW PIPELINES", db) == [(pipe, "Stopped", "False")], what=f"{db} caught up")
+    # step 8: promote; stopped pipelines stay stopped
+    for db in dbs:
+        b.sql(f"STOP REPLICATING {db}")
+    for db, pipe in dbs.items():
+        assert b.sql("SHOW PIPELINES", db) == [(pipe, "Stopped", "False")]
+        assert files_in(b, db, pipe) == {"f0.csv": "Loaded", "f1.csv": "Loaded", "f2.csv": "Unloaded"}
+    # step 9: start them on the new primary: they continue with the next file not yet loaded
+    for db, pipe in dbs.items():
+        b.sql(f"START PIPELINE {pipe}", db)
+    for db, pipe in dbs.items():
+        wait_for(lambda db=db: b.sql("SELECT COUNT(*) FROM t", db) == [(30,)], what=f"{db} loads f2 on B")
+        assert b.sql("SELECT COUNT(DISTINCT id) FROM t", db) == [(30,)]
+        assert files_in(b, db, pipe) == {f"f{i}.csv": "Loaded" for i in range(3)}
+    assert a.sql("SELECT COUNT(*) FROM t", "ExampleDB1") == [(20,)]  # A, stopped, loaded nothing more

@@ -207,29 +207,24 @@ class _Parser:
         t = self.peek()
         raise parse_error(self.text[t.start:] if t else "")
 
-    def name(self) -> str:
+    def take(self, *kinds: str) -> _Tok:
+        """The next token, which must be of one of ``kinds``."""
         t = self.peek()
-        if t is None or t.kind not in ("word", "ident"):
+        if t is None or t.kind not in kinds:
             self.fail()
         assert t is not None
         self.i += 1
+        return t
+
+    def name(self) -> str:
+        t = self.take("word", "ident")
         return t.text if t.kind == "word" else t.value
 
     def string(self) -> str:
-        t = self.peek()
-        if t is None or t.kind != "str":
-            self.fail()
-        assert t is not None
-        self.i += 1
-        return t.value
+        return self.take("str").value
 
     def number(self) -> int:
-        t = self.peek()
-        if t is None or t.kind != "num":
-            self.fail()
-        assert t is not None
-        self.i += 1
-        return int(t.value)
+        return int(self.take("num").value)
 
     def punct(self, ch: str) -> bool:
         t = self.peek()
@@ -348,32 +343,29 @@ def _create(text: str) -> CreatePipeline:
     return CreatePipeline(cfg, or_replace, if_not_exists)
 
 
+_CSV_CLAUSES: dict[str, list[tuple[tuple[str, ...], str]]] = {
+    "fields": [(("terminated", "by"), "fields_terminated_by"), (("optionally", "enclosed", "by"), "optionally"),
+               (("enclosed", "by"), "fields_enclosed_by"), (("escaped", "by"), "fields_escaped_by")],
+    "lines": [(("terminated", "by"), "lines_terminated_by"), (("starting", "by"), "lines_starting_by")],
+}
+_CSV_CLAUSES["columns"] = _CSV_CLAUSES["fields"]
+
+
 def _csv_options(p: _Parser, cfg: PipelineConfig) -> None:
     p.accept("format", "csv")
-    seen = False
     while True:
-        if p.accept("fields") or p.accept("columns"):
-            seen = True
+        t = p.peek()
+        clause = t.value if t is not None and t.kind == "word" else ""
+        if clause in _CSV_CLAUSES:
+            p.i += 1
             while True:
-                if p.accept("terminated", "by"):
-                    cfg.fields_terminated_by = p.string()
-                elif p.accept("optionally", "enclosed", "by"):
+                words, attr = next(((w, a) for w, a in _CSV_CLAUSES[clause] if p.accept(*w)), ((), ""))
+                if not words:
+                    break
+                if attr == "optionally":
                     cfg.fields_enclosed_by, cfg.optionally_enclosed = p.string(), True
-                elif p.accept("enclosed", "by"):
-                    cfg.fields_enclosed_by = p.string()
-                elif p.accept("escaped", "by"):
-                    cfg.fields_escaped_by = p.string()
                 else:
-                    break
-        elif p.accept("lines"):
-            seen = True
-            while True:
-                if p.accept("terminated", "by"):
-                    cfg.lines_terminated_by = p.string()
-                elif p.accept("starting", "by"):
-                    cfg.lines_starting_by = p.string()
-                else:
-                    break
+                    setattr(cfg, attr, p.string())
         elif p.accept("ignore"):
             cfg.ignore_lines = p.number()
             if not (p.accept("lines") or p.accept("rows")):
@@ -384,7 +376,6 @@ def _csv_options(p: _Parser, cfg: PipelineConfig) -> None:
         raise SqlError(1083, "Field separator argument is not what is expected; check the manual", "42000")
     if len(cfg.fields_enclosed_by) > 1 or len(cfg.fields_escaped_by) > 1:
         raise SqlError(1083, "ENCLOSED BY and ESCAPED BY take one character", "42000")
-    del seen
 
 
 def _set_list(p: _Parser) -> list[tuple[str, str]]:

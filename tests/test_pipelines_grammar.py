@@ -73,7 +73,7 @@ def test_start_stop_drop_alter_show() -> None:
     assert p("SHOW CREATE PIPELINE p") == pl.ShowCreatePipeline("p")
 
 
-@pytest.mark.parametrize("text", [
+BAD_SYNTAX = [
     "CREATE PIPELINE p AS LOAD DATA FS INTO TABLE t",
     "CREATE PIPELINE p AS LOAD DATA FS 'x' INTO t",
     "CREATE PIPELINE p AS LOAD DATA FS 'x' STOP_ON_ERROR MAYBE INTO TABLE t",
@@ -83,17 +83,25 @@ def test_start_stop_drop_alter_show() -> None:
     "START PIPELINE p FOREGROUND LIMIT x BATCHES",
     "STOP PIPELINE",
     "ALTER PIPELINE p",
-])
-def test_syntax_errors(text: str) -> None:
-    with pytest.raises(SqlError) as e:
+]
+
+
+def _error_code(text: str) -> int | None:
+    try:
         pl.parse_pipeline_statement(text)
-    assert e.value.code == 1064
+    except SqlError as e:
+        return e.code
+    return None
+
+
+def test_syntax_errors() -> None:
+    assert {t: _error_code(t) for t in BAD_SYNTAX} == dict.fromkeys(BAD_SYNTAX, 1064)
 
 
 def test_other_sources_are_refused_clearly() -> None:
-    with pytest.raises(SqlError) as e:
+    with pytest.raises(SqlError, match="LOAD DATA FS") as e:
         pl.parse_pipeline_statement("CREATE PIPELINE k AS LOAD DATA KAFKA 'host/topic' INTO TABLE t")
-    assert e.value.code == 1235 and "LOAD DATA FS" in e.value.message
+    assert e.value.code == 1235
 
 
 def _cfg(**kw: object) -> pl.PipelineConfig:

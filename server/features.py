@@ -3,11 +3,12 @@ services on the node. One place, so the process wiring does not grow with every 
 
 from __future__ import annotations
 
-from server import pipelines, replication
+from server import locks, pipelines, replication
 from server.node import Node
 
 
 def install(node: Node) -> None:
     """Register every feature on ``node`` (before it starts serving)."""
     replication.install(node)
+    locks.install(node)
     pipelines.install(node)

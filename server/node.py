@@ -158,6 +158,8 @@ class Node:
         self.services: list[Any] = []  # background services with async start() / stop()
         self.parsers: list[Callable[[str], Any]] = []  # feature statement parsers: a command or None
         self.promotion_listeners: list[Callable[[Database], None]] = []  # called after STOP REPLICATING
+        self.write_gates: list[Callable[[Session, Database], Awaitable[None]]] = []  # before a write txn
+        self.close_listeners: list[Callable[[Session], None]] = []  # a connection ended
         self.drop_listeners: list[Callable[[str], Awaitable[None]]] = []  # before DROP DATABASE
         self.address = f"127.0.0.1:{port}"  # host:port this node serves on (set by the listener)
         self.host_map: dict[str, str] = {}  # host names only a lab knows (service -> loopback address)
@@ -394,6 +396,8 @@ class Node:
         return s
 
     def session_closed(self, session: Session) -> None:
+        for listener in self.close_listeners:
+            listener(session)
         self.sessions.pop(session.id, None)
         self.connections.pop(session.id, None)
 

@@ -389,6 +389,8 @@ class Session:
         if self.txn_db is not None and self.txn_db is not db:
             raise not_supported("A transaction that writes to two databases")
         if self.txn_db is None:
+            for gate in self.node.write_gates:
+                await gate(self, db)
             await self.node.acquire_writer(db, self)
             try:
                 db.begin()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from pathlib import Path
 
 import pymysql
@@ -207,6 +208,16 @@ def test_bad_rows_follow_the_error_policy(node_factory, tmp_path: Path) -> None:
     wait_for(lambda: files(a, "skipall") == {"a.csv": "Loaded"}, what="skipall loaded")
     assert count(a, "skipall") == 6
 
+    q(a, "CREATE TABLE skipcon (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL)")
+    write_csv(root / "skipcon", "a.csv", ["1,a", "2,\\N", "3,c"])
+    q(a, f"CREATE PIPELINE skipcon AS LOAD DATA FS '{root / 'skipcon'}' BATCH_INTERVAL 50 SKIP CONSTRAINT ERRORS "
+         f"INTO TABLE skipcon {CSV}")
+    q(a, "START PIPELINE skipcon")
+    wait_for(lambda: files(a, "skipcon") == {"a.csv": "Loaded"}, what="skipcon loaded")
+    assert q(a, "SELECT id FROM skipcon ORDER BY id") == [(1,), (3,)]
+    assert q(a, "SELECT ERROR_CODE FROM information_schema.PIPELINES_ERRORS WHERE PIPELINE_NAME = 'skipcon'",
+             None) == [(1048,)]
+
     # IGNORE keeps the first row of a duplicate key; REPLACE keeps the last
     pipeline("ign", "IGNORE", {"a.csv": good, "b.csv": dup})
     wait_for(lambda: files(a, "ign") == {"a.csv": "Loaded", "b.csv": "Loaded"}, what="ign loaded")
@@ -339,3 +350,33 @@ def test_seed_runbook_pipeline_steps_load_each_file_once(node_factory, tmp_path:
         assert b.sql("SELECT COUNT(DISTINCT id) FROM t", db) == [(30,)]
         assert files_in(b, db, pipe) == {f"f{i}.csv": "Loaded" for i in range(3)}
     assert a.sql("SELECT COUNT(*) FROM t", "ExampleDB1") == [(20,)]  # A, stopped, loaded nothing more
+
+
+def test_stop_interrupts_a_foreground_run(node_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root = tmp_path / "files"
+    n = 40000
+    write_csv(root / "big", "a.csv", [f"{i},v{i}" for i in range(n)])
+    a = start_node(node_factory, root)
+    q(a, "CREATE DATABASE d", None)
+    q(a, "CREATE TABLE t (id INT, v VARCHAR(20))")
+    q(a, f"CREATE PIPELINE fg AS LOAD DATA FS '{root / 'big'}' INTO TABLE t {CSV}")
+    outcome: list[object] = []
+
+    def foreground() -> None:
+        try:
+            outcome.append(q(a, "START PIPELINE fg FOREGROUND"))
+        except pymysql.MySQLError as e:
+            outcome.append(e.args)
+
+    th = threading.Thread(target=foreground)
+    th.start()
+    wait_for(lambda: q(a, "SELECT COUNT(*) FROM information_schema.PIPELINES_BATCHES_SUMMARY "
+                          "WHERE BATCH_STATE = 'In Progress'", None) == [(1,)], what="the foreground batch runs")
+    assert q(a, "SHOW PIPELINES") == [("fg", "Running", "False")]
+    q(a, "STOP PIPELINE fg")
+    th.join(30)
+    assert outcome and outcome[0][0] == 1317  # type: ignore[index]
+    assert count(a) == 0 and files(a, "fg") == {"a.csv": "Unloaded"}
+    assert q(a, "SHOW PIPELINES") == [("fg", "Stopped", "False")]
+    with a.connect(database="d") as c, c.cursor() as cur:  # the pipeline can run again, in one piece
+        assert cur.execute("START PIPELINE fg FOREGROUND") == n

@@ -305,11 +305,9 @@ class Pipelines:
             if not cmd.or_replace:
                 raise SqlError(ER_PIPELINE_EXISTS, f"Pipeline '{cfg.name}' already exists; use CREATE OR REPLACE "
                                "PIPELINE to change it (its file states are kept)", "42000")
-            old = existing[0]
             stmt = (f"UPDATE _drlab_pipelines SET config = {_lit(cfg.to_json())}, altered = {_lit(now)} "
                     f"WHERE name = {_lit(cfg.name)}")
             await self._logged(session, db, [stmt])
-            del old
         else:
             ids = self._query(db, "SELECT MAX(id) FROM _drlab_pipelines")
             pid = (ids[0][0] or 0) + 1 if ids else 1
@@ -593,7 +591,7 @@ class Pipelines:
                 final = attempt > retries
                 state = "Error" if final and stop_on_error and background else None
                 skip = e.file if final and not stop_on_error else None
-                await self._record_failure(session, db, row.name, batch_id, e, state, skip, nbytes, len(files))
+                await self._record_failure(session, db, row.name, e, state, skip, self.progress[key])
                 if final:
                     if not background and stop_on_error:
                         raise SqlError(e.code, f"Pipeline '{row.name}' batch {batch_id} failed on file '{e.file}' "
@@ -630,6 +628,7 @@ class Pipelines:
                 raise _BatchFailed(fname, None, "", 1017, f"Can't read file '{fname}' (errno: {e.errno} - {e.strerror})") from None
             for line_no, line, fields in pl.split_csv(text, cfg):
                 streamed += 1
+                progress.rows = streamed
                 try:
                     params = pl.bind_row(ins, fields)
                     out = await session.run(ins.sql, params, plan=cmd)
@@ -645,12 +644,10 @@ class Pipelines:
                     updated += 1
                 elif out.affected:
                     inserted += 1
-                progress.rows = streamed
                 if streamed % _YIELD_EVERY == 0:
                     await asyncio.sleep(0)
                     self._check_interrupt((db.info.id, row.name))
         now = time.time()
-        n = _lit(row.name)
         stmts = [f"INSERT OR REPLACE INTO _drlab_pipeline_files VALUES {_values(row.name, f, size, 'Loaded', batch_id)}"
                  for f, size in files]
         stmts.append("INSERT OR REPLACE INTO _drlab_pipeline_batches VALUES " + _values(
@@ -660,18 +657,18 @@ class Pipelines:
         for i, (fname, line_no, line, code, msg) in enumerate(errors):
             stmts.append("INSERT INTO _drlab_pipeline_errors VALUES " + _values(
                 row.name, eid + i, now, "Error", code, msg, line, line_no, batch_id, fname))
-        del n
         await session._write(db, lambda: db.execute_logged_sql(_SCHEMA + stmts))
         await session.run("COMMIT")
         return inserted + updated
 
-    async def _record_failure(self, session: Session, db: Database, name: str, batch_id: int, e: _BatchFailed,
-                              state: str | None, skip_file: str | None, nbytes: int, nfiles: int) -> None:
+    async def _record_failure(self, session: Session, db: Database, name: str, e: _BatchFailed,
+                              state: str | None, skip_file: str | None, p: _Progress) -> None:
         now = time.time()
+        batch_id = p.batch_id
         eid = self._next_id(db, "_drlab_pipeline_errors", "error_id", name)
         stmts = [
             "INSERT OR REPLACE INTO _drlab_pipeline_batches VALUES " + _values(
-                name, batch_id, "Failed", now, 0.0, 0, 0, 0, 0, nbytes, nfiles),
+                name, batch_id, "Failed", p.start, round(now - p.start, 6), p.rows, 0, 0, 0, p.bytes, p.files),
             "INSERT INTO _drlab_pipeline_errors VALUES " + _values(
                 name, eid, now, "Error", e.code, e.message, e.line, e.line_number, batch_id, e.file),
         ]

@@ -189,6 +189,13 @@ class Pipelines:
                 if task is None or task.done():
                     self.tasks[key] = asyncio.create_task(self._run_background(db, row.name))
 
+    async def database_dropped(self, name: str) -> None:
+        """Before DROP DATABASE: end its runners (an open batch rolls back and frees the writer)."""
+        db = self.node.store.get(name)
+        if db is not None:
+            for _dbid, pname in [k for k in list(self.tasks) + list(self.foreground) if k[0] == db.info.id]:
+                await self._halt(db, pname)
+
     def _session(self, db: Database) -> _RunnerSession:
         self._next_session -= 1
         s = _RunnerSession(self.node, self._next_session)
@@ -753,4 +760,6 @@ def install(node: Node) -> Pipelines:
         show.EXTRA_COLUMNS[name] = VIEWS[name]
     node.services.append(p)
     node.promotion_listeners.append(p.wake)
+    if hasattr(node, "drop_listeners"):
+        node.drop_listeners.append(p.database_dropped)
     return p

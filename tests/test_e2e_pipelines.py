@@ -151,7 +151,10 @@ def test_load_a_directory_add_files_stop_start_drop_file(node_factory, tmp_path:
     assert files(a, "p") == {}
     write_csv(inbox, "f6.csv", rows_csv(13, 14))
     assert count(a) == 12  # a dropped pipeline loads nothing more
-    assert a.sql("SELECT 1") == [(1,)]
+    q(a, "START PIPELINE fg")
+    a.sql("DROP DATABASE d")  # with a running pipeline
+    assert a.sql("SHOW DATABASES") == [("information_schema",)]
+    assert a.sql("SELECT COUNT(*) FROM information_schema.PIPELINES") == [(0,)]
 
 
 def test_bad_rows_follow_the_error_policy(node_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -48,13 +48,18 @@ def build_parser() -> argparse.ArgumentParser:
     ping.add_argument("address", metavar="HOST:PORT")
     _add_client_options(ping)
 
-    sql = sub.add_parser("sql", help="run statements on a node and print their results")
-    sql.add_argument("address", metavar="HOST:PORT")
-    sql.add_argument("statements", nargs="+", metavar="STATEMENT",
-                     help="statements, run in order; ${DRLAB_ROOT_PASSWORD} is replaced by the password")
+    sql = sub.add_parser(
+        "sql", help="run statements on nodes and print their results",
+        usage="drlab sql [options] HOST:PORT STATEMENT... [HOST:PORT STATEMENT...]...",
+        description="Runs each STATEMENT on the node named by the HOST:PORT before it, in order, and stops at "
+                    "the first error. The literal ${DRLAB_ROOT_PASSWORD} in a statement is replaced by the "
+                    "password, so compose files and scripts never hold it.")
+    sql.add_argument("items", nargs="+", metavar="HOST:PORT|STATEMENT")
     _add_client_options(sql)
     sql.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
-                     help="wait up to this long for the node to answer before running")
+                     help="wait up to this long for each node to answer before running")
+    sql.add_argument("--accept-error", type=int, action="append", default=[], metavar="CODE",
+                     help="treat this MySQL error code as success (e.g. 1007: database exists); repeatable")
     sql.add_argument("--host-map", default=None, metavar="FILE", help="JSON host map used to resolve HOST")
 
     lab = sub.add_parser("lab", help="run a docker-compose lab as local processes on loopback addresses")
@@ -154,6 +159,32 @@ def _run_ping(args: argparse.Namespace) -> int:
     return 1
 
 
+def _sql_batches(items: list[str]) -> list[tuple[str, list[str]]]:
+    """HOST:PORT STATEMENT... [HOST:PORT STATEMENT...]: an item without whitespace that parses as an
+    address starts a new batch (statements always contain a space)."""
+    from server import ping
+
+    batches: list[tuple[str, list[str]]] = []
+    for item in items:
+        is_address = not any(c.isspace() for c in item.strip())
+        if is_address:
+            try:
+                ping.parse_address(item)
+            except ValueError:
+                is_address = not batches
+        if is_address:
+            batches.append((item, []))
+        elif not batches:
+            raise ValueError(f"the first argument must be HOST:PORT, not {item!r}")
+        else:
+            batches[-1][1].append(item)
+    for address, stmts in batches:
+        ping.parse_address(address)
+        if not stmts:
+            raise ValueError(f"no statement for {address}")
+    return batches
+
+
 def run_sql(args: argparse.Namespace, host_map: dict[str, str] | None = None, out=None) -> int:  # type: ignore[no-untyped-def]
     """`drlab sql`: also used by `drlab lab up` for the compose file's setup service."""
     import time
@@ -164,35 +195,41 @@ def run_sql(args: argparse.Namespace, host_map: dict[str, str] | None = None, ou
 
     out = out or sys.stdout
     try:
-        host, port = ping.parse_address(args.address)
+        batches = _sql_batches(args.items)
         if host_map is None:
             host_map = load_host_map(args.host_map)
     except ValueError as e:
         print(f"drlab sql: {e}", file=sys.stderr)
         return 2
-    addr = ping.resolve(host, host_map)
     password = ping.password_from_env(args.password)
-    deadline = time.monotonic() + args.wait
-    while True:
-        alive, reason = ping.ping(addr, port, args.user, password, args.timeout)
-        if alive or time.monotonic() >= deadline:
-            break
-        time.sleep(0.1)
-    if not alive:
-        print(f"drlab sql: {args.address} is not answering: {reason}", file=sys.stderr)
-        return 1
-    for stmt in args.statements:
-        try:
-            [(cols, rows)] = ping.run_statements(addr, port, [stmt], args.user, password, max(args.timeout, 30.0))
-        except pymysql.MySQLError as e:
-            code = e.args[0] if e.args else 0
-            msg = e.args[1] if len(e.args) > 1 else str(e)
-            print(f"ERROR {code}: {msg}", file=sys.stderr)
+    for address, statements in batches:
+        host, port = ping.parse_address(address)
+        addr = ping.resolve(host, host_map)
+        deadline = time.monotonic() + args.wait
+        while True:
+            alive, reason = ping.ping(addr, port, args.user, password, args.timeout)
+            if alive or time.monotonic() >= deadline:
+                break
+            time.sleep(0.1)
+        if not alive:
+            print(f"drlab sql: {address} is not answering: {reason}", file=sys.stderr)
             return 1
-        if cols:
-            print(ping.format_table(cols, rows), file=out)
-        else:
-            print("OK", file=out)
+        for stmt in statements:
+            try:
+                [(cols, rows)] = ping.run_statements(addr, port, [stmt], args.user, password,
+                                                     max(args.timeout, 30.0))
+            except pymysql.MySQLError as e:
+                code = e.args[0] if e.args else 0
+                msg = e.args[1] if len(e.args) > 1 else str(e)
+                if code in args.accept_error:
+                    print(f"{address}: accepted error {code}: {msg}", file=out)
+                    continue
+                print(f"ERROR {code} from {address}: {msg}", file=sys.stderr)
+                return 1
+            if cols:
+                print(ping.format_table(cols, rows), file=out)
+            else:
+                print(f"{address}: OK", file=out)
     return 0
 
 

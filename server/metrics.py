@@ -57,10 +57,11 @@ class NodeCollector(Collector):
             epoch.add_metric([name], float(info.epochs[-1][0] if info.epochs else 0))
         yield from (state, role, lsn, epoch)
 
+        labels = ["database", "role", "peer"]  # role: this node's side of the link; peer: the other side
         lag_lsn = GaugeMetricFamily("drlab_replication_lag_lsn", "Log records the replica is behind its source",
-                                    labels=["database"])
+                                    labels=labels)
         lag_s = GaugeMetricFamily("drlab_replication_lag_seconds", "Seconds the replica is behind its source",
-                                  labels=["database"])
+                                  labels=labels)
         if hasattr(node, "replication_rows"):
             try:
                 rows = list(node.replication_rows())
@@ -68,11 +69,14 @@ class NodeCollector(Collector):
                 log.exception("replication_rows failed during a scrape")
                 rows = []
             for row in rows:
-                name = str(row.get("database_name", ""))
+                name = str(row.get("database_name") or row.get("database") or "")
+                side = str(row.get("role") or "")
+                peer = row.get("replica_uri") if side == "master" else row.get("master_uri")
+                values = [name, side, str(peer or "")]
                 if row.get("lsn_lag") is not None:
-                    lag_lsn.add_metric([name], float(row["lsn_lag"]))
+                    lag_lsn.add_metric(values, float(row["lsn_lag"]))
                 if row.get("lag_seconds") is not None:
-                    lag_s.add_metric([name], float(row["lag_seconds"]))
+                    lag_s.add_metric(values, float(row["lag_seconds"]))
         yield from (lag_lsn, lag_s)
 
 

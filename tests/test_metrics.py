@@ -69,7 +69,9 @@ def test_sql_subcommand_runs_statements(node_factory) -> None:  # type: ignore[n
     assert r.returncode == 0, r.stderr
     assert "| shop" in r.stdout
     err = drlab("sql", f"127.0.0.1:{n.port}", "CREATE DATABASE shop")
-    assert err.returncode == 1 and "ERROR 1007" in err.stderr
+    assert err.returncode == 1 and f"ERROR 1007 from 127.0.0.1:{n.port}" in err.stderr
+    ok = drlab("sql", "--accept-error", "1007", f"127.0.0.1:{n.port}", "CREATE DATABASE shop", "SELECT 1")
+    assert ok.returncode == 0 and "accepted error 1007" in ok.stdout
 
 
 def test_metrics_and_health(node_factory) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,189 @@
+"""`drlab lab`: the compose topology as local processes on loopback addresses."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import signal
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pymysql
+import pytest
+
+from server import lab as labmod
+from tests.conftest import ROOT, wait_for
+
+
+class LabRunner:
+    def __init__(self, tmp: Path) -> None:
+        self.dir = tmp / ".lab"
+        self.tmp = tmp
+        # a random 127.x.y.0/24 so concurrent runs (and a user's own lab on 127.0.0.2) never collide
+        self.first = f"127.{random.randint(100, 250)}.{random.randint(1, 250)}.2"
+        self.env = {k: v for k, v in os.environ.items() if k not in ("DRLAB_ROOT_PASSWORD", "DRLAB_LAB_DIR")}
+
+    def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "server", "lab", "--dir", str(self.dir), *args],
+                              cwd=self.tmp, capture_output=True, text=True, timeout=timeout, env=self.env)
+
+    def up(self, *extra: str) -> subprocess.CompletedProcess[str]:
+        return self.run("up", "-f", str(ROOT / "docker-compose.yml"), "--first-address", self.first, *extra)
+
+    def address(self, i: int) -> str:
+        a, b, c, d = self.first.split(".")
+        return f"{a}.{b}.{c}.{int(d) + i}"
+
+    def password(self) -> str:
+        return (self.dir / "password").read_text().strip()
+
+    def connect(self, i: int) -> pymysql.connections.Connection:
+        return pymysql.connect(host=self.address(i), port=3306, user="root", password=self.password(),
+                               autocommit=True, connect_timeout=3, read_timeout=10)
+
+    def sql(self, i: int, q: str) -> list[tuple]:
+        with self.connect(i) as c, c.cursor() as cur:
+            cur.execute(q)
+            return list(cur.fetchall())
+
+    def pids(self) -> dict[str, int]:
+        out = {}
+        for f in self.dir.glob("*/node.pid"):
+            out[f.parent.name] = int(f.read_text())
+        return out
+
+    def cleanup(self) -> None:
+        pids = self.pids()
+        if (self.dir / "lab.json").exists():
+            self.run("down")
+        for name, pid in pids.items():  # whatever `down` could not stop: only our own node processes
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if str(self.dir / name).encode() in cmd:
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[LabRunner]:
+    runner = LabRunner(tmp_path)
+    yield runner
+    runner.cleanup()
+
+
+def status_rows(text: str) -> dict[tuple[str, ...], list[str]]:
+    """Rows of both status tables keyed by (node,) and (node, database)."""
+    rows: dict[tuple[str, ...], list[str]] = {}
+    for line in text.splitlines():
+        cells = re.split(r"\s{2,}", line.strip())
+        if not cells or cells[0] in ("NODE", ""):
+            continue
+        if len(cells) == 4 and ":" in cells[1]:
+            rows[(cells[0],)] = cells
+        elif len(cells) >= 5:
+            rows[(cells[0], cells[1])] = cells
+    return rows
+
+
+def test_lab_up_status_faults_and_down(lab: LabRunner) -> None:
+    r = lab.up()
+    assert r.returncode == 0, r.stdout + r.stderr
+    m = re.search(r"lab ready in ([\d.]+)s: 2 nodes answer ping", r.stdout)
+    assert m, r.stdout
+    assert float(m.group(1)) < 3.0  # the issue asks for under 2 s; measured ~0.9 s on the 2-core box
+    assert f"cluster-a-ma: started on {lab.address(0)}:3306" in r.stdout
+    assert f"cluster-b-ma: started on {lab.address(1)}:3306" in r.stdout
+    assert "CREATE DATABASE IF NOT EXISTS ExampleDB1: OK" in r.stdout
+
+    # the generated password: stored with mode 600, never printed
+    pw_file = lab.dir / "password"
+    assert stat.S_IMODE(pw_file.stat().st_mode) == 0o600
+    assert lab.password() not in r.stdout + r.stderr
+    assert "'***'@cluster-a-ma:3306" in r.stdout
+
+    # each node on its own loopback address with the compose port; the host map names both
+    assert lab.sql(0, "SELECT COUNT(*) FROM ExampleDB1.orders") == [(2,)]
+    assert f'"cluster-b-ma": "{lab.address(1)}"' in (lab.dir / "hosts.json").read_text()
+    replicated = "REPLICATE DATABASE ExampleDB1" in r.stdout and "SKIPPED" not in r.stdout
+    if replicated:  # cluster B resolved cluster-a-ma through the host map and replicates it
+        lab.sql(0, "INSERT INTO ExampleDB1.orders (item, qty) VALUES ('lab', 7)")
+        wait_for(lambda: lab.sql(1, "SELECT COUNT(*) FROM ExampleDB1.orders") == [(3,)], 20, what="B caught up")
+
+    s = lab.run("status")
+    assert s.returncode == 0, s.stderr
+    rows = status_rows(s.stdout)
+    pids = lab.pids()
+    assert rows[("cluster-a-ma",)] == ["cluster-a-ma", f"{lab.address(0)}:3306", str(pids["cluster-a-ma"]), "up"]
+    assert rows[("cluster-b-ma",)][3] == "up"
+    assert rows[("cluster-a-ma", "ExampleDB1")][2:4] == ["master", "online"]
+    if replicated:
+        b = rows[("cluster-b-ma", "ExampleDB1")]
+        assert b[2:4] == ["async replica", "replicating"]
+        assert b[4] == rows[("cluster-a-ma", "ExampleDB1")][4]  # same position as the primary
+        assert b[5].startswith("0 records")
+    assert lab.password() not in s.stdout + s.stderr
+
+    # kill: SIGKILL; the process is gone and the node stops answering
+    k = lab.run("kill", "cluster-a-ma")
+    assert k.returncode == 0 and "killed (SIGKILL" in k.stdout
+    assert not Path(f"/proc/{pids['cluster-a-ma']}").exists() or \
+        Path(f"/proc/{pids['cluster-a-ma']}/stat").read_text().split(") ")[1][0] in "ZX"
+    with pytest.raises(pymysql.err.OperationalError):
+        lab.sql(0, "SELECT 1")
+    assert status_rows(lab.run("status").stdout)[("cluster-a-ma",)][2:] == ["-", "down"]
+
+    # start: the same data comes back
+    st = lab.run("start", "cluster-a-ma")
+    assert st.returncode == 0, st.stderr
+    assert lab.sql(0, "SELECT COUNT(*) FROM ExampleDB1.orders") == [(3 if replicated else 2,)]
+
+    # pause / resume: SIGSTOP / SIGCONT
+    assert lab.run("pause", "cluster-b-ma").returncode == 0
+    assert status_rows(lab.run("status").stdout)[("cluster-b-ma",)][3] == "paused"
+    with pytest.raises(pymysql.err.OperationalError):
+        pymysql.connect(host=lab.address(1), port=3306, user="root", password=lab.password(), connect_timeout=1,
+                        read_timeout=1)
+    assert lab.run("resume", "cluster-b-ma").returncode == 0
+    assert lab.sql(1, "SELECT 1") == [(1,)]
+
+    # up again on a running lab: nothing restarted, setup idempotent
+    again = lab.up()
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "cluster-a-ma: already running" in again.stdout
+
+    d = lab.run("down")
+    assert d.returncode == 0
+    assert "cluster-a-ma: stopped" in d.stdout and "cluster-b-ma: stopped" in d.stdout
+    final = status_rows(lab.run("status").stdout)
+    assert final[("cluster-a-ma",)][3] == final[("cluster-b-ma",)][3] == "down"
+    for pid in pids.values():
+        assert labmod._proc_state(pid) in (None, "Z", "X")
+
+
+def test_lab_bad_input(lab: LabRunner, tmp_path: Path) -> None:
+    r = lab.run("status")
+    assert r.returncode == 2 and "no lab in" in r.stderr and "drlab lab up" in r.stderr
+    r = lab.run("up", "-f", str(tmp_path / "missing.yml"))
+    assert r.returncode == 2 and "missing.yml not found" in r.stderr
+    bad = tmp_path / "bad.yml"
+    bad.write_text("services: [unclosed\n")
+    r = lab.run("up", "-f", str(bad))
+    assert r.returncode == 2 and "not valid YAML" in r.stderr
+    wrong = tmp_path / "wrong.yml"
+    wrong.write_text("services:\n  x:\n    command: [drlab, node, --port, notaport]\n")
+    r = lab.run("up", "-f", str(wrong))
+    assert r.returncode == 2 and "service x" in r.stderr and "not a valid drlab node command" in r.stderr
+    r = lab.run("up", "-f", str(ROOT / "docker-compose.yml"), "--first-address", "10.0.0.2")
+    assert r.returncode == 2 and "not a loopback address" in r.stderr
+
+    lab.env["DRLAB_ROOT_PASSWORD"] = "from-env-pw"
+    r = lab.up("--no-setup")
+    assert r.returncode == 0, r.stderr
+    assert not (lab.dir / "password").exists()  # the environment's password is used, not stored
+    r = lab.run("kill", "cluster-z-ma")
+    assert r.returncode == 2 and "no node named 'cluster-z-ma'" in r.stderr and "cluster-a-ma" in r.stderr

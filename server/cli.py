@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     rb.add_argument("file")
     rb.add_argument("--json", action="store_true", help="print the report as JSON")
     rb.add_argument("--lab", default=None, metavar="DIR", help="lab directory (default .lab, or $DRLAB_LAB_DIR)")
+    rb.add_argument("--first-address", default=None,
+                    help="for a runbook that starts a fresh lab: the first node's loopback address "
+                         "(default: the lab's current one, else 127.0.0.2)")
     return parser
 
 

@@ -1,0 +1,522 @@
+"""`drlab runbook FILE`: run a DR runbook (YAML) against the lab while a built-in application writes,
+and report what it cost: each step's duration and outcome, the RPO (acknowledged writes missing
+from the final primary), the RTO (the longest stretch the application could not write) and whether
+the final checksums agree."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import io
+import json
+import shutil
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pymysql
+import yaml
+
+from server import lab as labmod
+from server import ping
+
+ACTIONS = ("sql", "kill", "start", "stop", "pause", "resume", "repoint", "sleep", "wait", "check", "app")
+NODE_ACTIONS = ("kill", "start", "stop", "pause", "resume", "repoint")
+
+
+class RunbookError(Exception):
+    """A runbook that cannot run as written: exit 2 with this message."""
+
+
+# -- the application -------------------------------------------------------------------------------
+class App:
+    """Writes steadily to the current primary, records every acknowledged write, retries with backoff."""
+
+    def __init__(self, lab: labmod.Lab, password: str, database: str, table: str, primary: str, rate: float) -> None:
+        self.lab, self.password, self.database, self.table = lab, password, database, table
+        self.primary, self.rate = primary, rate
+        self.acked: list[tuple[int, float, str]] = []  # (seq, acknowledged at, node)
+        self.errors = 0
+        self.last_error = ""
+        self.outages: list[tuple[float, float]] = []
+        self._down_since: float | None = None
+        self._seq = 0
+        self._paused = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="runbook-app", daemon=True)
+        self.started = 0.0
+
+    def qualified(self) -> str:
+        return f"`{self.database}`.`{self.table}`"
+
+    def start(self) -> None:
+        self.started = time.monotonic()
+        self._thread.start()
+
+    def repoint(self, node: str) -> None:
+        with self._lock:
+            self.primary = node
+
+    def pause(self, paused: bool) -> None:
+        (self._paused.set if paused else self._paused.clear)()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+        if self._down_since is not None:
+            self.outages.append((self._down_since, time.monotonic()))
+            self._down_since = None
+
+    def rate_now(self, window: float = 2.0) -> float:
+        now = time.time()
+        recent = sum(1 for _, t, _ in self.acked[-int(self.rate * window * 2 + 10):] if now - t <= window)
+        return recent / window
+
+    def _run(self) -> None:
+        conn = None
+        conn_node = None
+        backoff = 0.05
+        interval = 1.0 / self.rate
+        while not self._stop.is_set():
+            if self._paused.is_set():
+                time.sleep(0.02)
+                continue
+            with self._lock:
+                node = self.primary
+            t0 = time.monotonic()
+            try:
+                if conn is None or conn_node != node:
+                    if conn is not None:
+                        with contextlib.suppress(Exception):
+                            conn.close()
+                    conn, conn_node = None, node
+                    s = self.lab.service(node)
+                    conn = pymysql.connect(host=s.address, port=s.port, user="root", password=self.password,
+                                           autocommit=True, connect_timeout=1, read_timeout=2, write_timeout=2)
+                self._seq += 1
+                seq = self._seq
+                with conn.cursor() as cur:
+                    cur.execute(f"INSERT INTO {self.qualified()} (seq, at, node) VALUES (%s, %s, %s)",
+                                (seq, time.time(), node))
+                self.acked.append((seq, time.time(), node))
+                if self._down_since is not None:
+                    self.outages.append((self._down_since, time.monotonic()))
+                    self._down_since = None
+                backoff = 0.05
+                self._stop.wait(max(0.0, interval - (time.monotonic() - t0)))
+            except Exception as e:  # noqa: BLE001 - every failure is an error the app retries
+                self.errors += 1
+                self.last_error = str(e.args[1] if isinstance(e, pymysql.MySQLError) and len(e.args) > 1 else e)
+                if self._down_since is None:
+                    self._down_since = t0
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        conn.close()
+                conn = None
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 1.0)
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+
+# -- node access -----------------------------------------------------------------------------------
+def query(lab: labmod.Lab, password: str, node: str, sql: str, timeout: float = 5.0) -> tuple[list[str], list[tuple]]:
+    s = lab.service(node)
+    with ping.connect(s.address, s.port, "root", password, timeout) as conn, conn.cursor() as cur:
+        cur.execute(ping.expand_password(sql, password))
+        return [d[0] for d in cur.description or []], list(cur.fetchall()) if cur.description else []
+
+
+def database_info(lab: labmod.Lab, password: str, node: str, database: str) -> dict[str, Any] | None:
+    cols, rows = query(lab, password, node, "SHOW DATABASES EXTENDED", 2.0)
+    for row in rows:
+        r = dict(zip(cols, row, strict=False))
+        if r.get("Database") == database:
+            return r
+    return None
+
+
+def lsn(position: Any) -> int:
+    return int(str(position).rpartition(":")[2])
+
+
+def checksums(lab: labmod.Lab, password: str, node: str, database: str) -> dict[str, str]:
+    """Per table: a SHA-256 of its rows in primary-key order (the same content hashes the same)."""
+    out = {}
+    _, tables = query(lab, password, node, f"SHOW TABLES FROM `{database}`")
+    for (table,) in tables:
+        _, rows = query(lab, password, node, f"SELECT * FROM `{database}`.`{table}` ORDER BY 1", 30.0)
+        out[table] = hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
+    return out
+
+
+# -- the runner ------------------------------------------------------------------------------------
+@dataclass
+class StepResult:
+    index: int
+    title: str
+    ok: bool = True
+    duration_s: float = 0.0
+    detail: str = ""
+
+
+@dataclass
+class Runner:
+    book: dict[str, Any]
+    lab: labmod.Lab
+    password: str
+    quiet: bool = False
+    results: list[StepResult] = field(default_factory=list)
+    app: App | None = None
+    lag_at_kill: dict[str, Any] = field(default_factory=dict)
+
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            print(text, file=sys.stderr, flush=True)
+
+    def run(self) -> dict[str, Any]:
+        spec = self.book.get("app") or {}
+        if spec:
+            self.app = App(self.lab, self.password, spec["database"], spec.get("table", "drlab_app_writes"),
+                           spec["primary"], float(spec.get("rate", 50)))
+            query(self.lab, self.password, spec["primary"],
+                  f"CREATE TABLE IF NOT EXISTS {self.app.qualified()} "
+                  "(seq BIGINT PRIMARY KEY, at DOUBLE NOT NULL, node VARCHAR(64) NOT NULL)")
+            self.app.start()
+        steps = self.book["steps"]
+        t_start = time.monotonic()
+        for i, step in enumerate(steps, 1):
+            title = step.get("name") or describe(step)
+            res = StepResult(i, title)
+            t0 = time.monotonic()
+            try:
+                res.detail = self.step(step) or ""
+            except (AssertionError, pymysql.MySQLError, OSError, labmod.LabError, TimeoutError) as e:
+                res.ok = False
+                res.detail = _error_text(e)
+            res.duration_s = round(time.monotonic() - t0, 3)
+            self.results.append(res)
+            app = f" | app: {self.app.rate_now():.0f} writes/s, {self.app.errors} errors" if self.app else ""
+            self.say(f"[{i}/{len(steps)}] {title}: {'ok' if res.ok else 'FAILED'} ({res.duration_s:.2f}s)"
+                     f"{' - ' + res.detail if res.detail else ''}{app}")
+            if not res.ok:
+                break
+        return self.report(time.monotonic() - t_start)
+
+    def step(self, step: dict[str, Any]) -> str:
+        action = next(a for a in ACTIONS if a in step)
+        value = step[action]
+        if action == "sql":
+            return self.sql(step)
+        if action == "repoint":
+            assert self.app is not None, "repoint needs an app section"
+            self.app.repoint(value)
+            return f"the application now writes to {value}"
+        if action in NODE_ACTIONS:
+            if action == "kill":
+                self.lag_at_kill = self.lags()
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+                rc = labmod.fault(self.lab, action, value, self.password)
+            assert rc == 0, out.getvalue().strip()
+            text = out.getvalue().strip()
+            if action == "kill" and self.lag_at_kill:
+                text += "; replica lag just before: " + ", ".join(f"{k} {v}" for k, v in self.lag_at_kill.items())
+            return text
+        if action == "sleep":
+            time.sleep(float(value))
+            return ""
+        if action == "app":
+            assert self.app is not None, "app steps need an app section"
+            assert value in ("pause", "resume"), f"app: expected pause or resume, got {value!r}"
+            self.app.pause(value == "pause")
+            return f"application writes {'paused' if value == 'pause' else 'resumed'}"
+        if action == "wait":
+            return self.wait(value, float(step.get("deadline", 30)))
+        return self.check(value, float(step.get("deadline", 15)))
+
+    def sql(self, step: dict[str, Any]) -> str:
+        statements = step["sql"] if isinstance(step["sql"], list) else [step["sql"]]
+        expect_error = step.get("expect_error")
+        for stmt in statements:
+            try:
+                cols, rows = query(self.lab, self.password, step["on"], stmt, float(step.get("timeout", 120)))
+            except pymysql.MySQLError as e:
+                if expect_error is not None and e.args and e.args[0] == int(expect_error):
+                    return f"expected error {e.args[0]}: {e.args[1] if len(e.args) > 1 else ''}"
+                raise
+            if expect_error is not None:
+                raise AssertionError(f"expected error {expect_error}, but `{stmt}` succeeded")
+            if "expect" in step:
+                got = [list(r) for r in rows]
+                assert got == step["expect"], f"expected {step['expect']}, got {got}"
+        return ""
+
+    def wait(self, cond: dict[str, Any], deadline: float) -> str:
+        end = time.monotonic() + deadline
+        last: Any = None
+        while True:
+            try:
+                ok, last = self.condition(cond)
+                if ok:
+                    return f"reached: {last}"
+            except (pymysql.MySQLError, OSError, KeyError, ValueError) as e:
+                last = _error_text(e)
+            if time.monotonic() > end:
+                raise TimeoutError(f"not reached within {deadline:g}s; last: {last}")
+            time.sleep(0.05)
+
+    def condition(self, cond: dict[str, Any]) -> tuple[bool, Any]:
+        node = cond["on"]
+        if "node" in cond:
+            _, status = labmod.node_status(self.lab, self.lab.service(node))
+            return status == cond["node"], status
+        db = cond["database"]
+        info = database_info(self.lab, self.password, node, db)
+        if info is None:
+            return False, f"{db} not on {node}"
+        seen = f"{info.get('Role')} {info.get('State')} at {info.get('Position')}"
+        if "caught_up_with" in cond:
+            other = database_info(self.lab, self.password, cond["caught_up_with"], db)
+            assert other is not None, f"{db} not on {cond['caught_up_with']}"
+            ok = lsn(info["Position"]) >= lsn(other["Position"])
+            return ok, f"{node} at {info['Position']}, {cond['caught_up_with']} at {other['Position']}"
+        ok = all(str(info.get(k.capitalize())) == str(cond[k]) for k in ("state", "role") if k in cond)
+        return ok, seen
+
+    def check(self, cond: dict[str, Any], deadline: float) -> str:
+        if "checksums_equal" in cond:
+            nodes, db = cond["checksums_equal"], cond["database"]
+            if self.app:
+                self.app.pause(True)
+            try:
+                end = time.monotonic() + deadline
+                while True:
+                    sums = {n: checksums(self.lab, self.password, n, db) for n in nodes}
+                    if all(s == sums[nodes[0]] for s in sums.values()) and sums[nodes[0]]:
+                        return f"{len(sums[nodes[0]])} tables equal on {', '.join(nodes)}"
+                    if time.monotonic() > end:
+                        raise AssertionError(f"checksums differ after {deadline:g}s: {sums}")
+                    time.sleep(0.1)
+            finally:
+                if self.app:
+                    self.app.pause(False)
+        if "lost_writes" in cond:
+            rpo = self.rpo()
+            assert rpo["lost_writes"] == int(cond["lost_writes"]), f"lost writes: {rpo}"
+            return f"{rpo['lost_writes']} acknowledged writes missing from {rpo['final_primary']}"
+        raise AssertionError(f"unknown check {cond}")
+
+    def lags(self) -> dict[str, str]:
+        out = {}
+        for s in self.lab.services:
+            if labmod.node_status(self.lab, s)[1] != "up":
+                continue
+            try:
+                _, rows = query(self.lab, self.password, s.name,
+                                "SELECT database_name, lsn_lag, lag_seconds FROM information_schema.MV_REPLICATION_STATUS",
+                                2.0)
+            except pymysql.MySQLError:
+                continue
+            for name, lag, secs in rows:
+                out[f"{s.name}/{name}"] = f"{lag} records ({secs}s)"
+        return out
+
+    def rpo(self) -> dict[str, Any]:
+        assert self.app is not None
+        final = self.app.primary
+        _, rows = query(self.lab, self.password, final, f"SELECT seq FROM {self.app.qualified()}", 30.0)
+        present = {r[0] for r in rows}
+        missing = [(seq, t) for seq, t, _ in self.app.acked if seq not in present]
+        window = (max(t for _, t in missing) - min(t for _, t in missing)) if missing else 0.0
+        return {"final_primary": final, "acknowledged_writes": len(self.app.acked), "lost_writes": len(missing),
+                "lost_window_s": round(window, 3), "lost_first_seq": missing[0][0] if missing else None}
+
+    def report(self, elapsed: float) -> dict[str, Any]:
+        rep: dict[str, Any] = {"runbook": self.book.get("name", ""), "ok": all(r.ok for r in self.results)
+                               and len(self.results) == len(self.book["steps"]), "duration_s": round(elapsed, 3),
+                               "steps": [r.__dict__ for r in self.results]}
+        if self.app is not None:
+            self.app.stop()
+            try:
+                rep["rpo"] = self.rpo()
+            except (pymysql.MySQLError, OSError) as e:
+                rep["rpo"] = {"final_primary": self.app.primary, "error": _error_text(e)}
+            longest = max((b - a for a, b in self.app.outages), default=0.0)
+            rep["rto_s"] = round(longest, 3)
+            rep["app"] = {"acknowledged_writes": len(self.app.acked), "failed_attempts": self.app.errors,
+                          "outages": len(self.app.outages), "last_error": self.app.last_error}
+            rep["lag_at_kill"] = self.lag_at_kill
+            rep["checksums"] = self.final_checksums()
+        return rep
+
+    def final_checksums(self) -> dict[str, Any]:
+        assert self.app is not None
+        db = self.app.database
+        up = [s.name for s in self.lab.services if labmod.node_status(self.lab, s)[1] == "up"]
+        sums: dict[str, Any] = {}
+        end = time.monotonic() + 10
+        while True:
+            for n in up:
+                try:
+                    sums[n] = checksums(self.lab, self.password, n, db)
+                except pymysql.MySQLError as e:
+                    sums[n] = _error_text(e)
+            values = list(sums.values())
+            equal = all(v == values[0] for v in values)
+            if equal or time.monotonic() > end:
+                return {"database": db, "nodes": sums, "equal": equal}
+            time.sleep(0.2)
+
+
+def _error_text(e: BaseException) -> str:
+    if isinstance(e, pymysql.MySQLError) and len(e.args) > 1:
+        return f"ERROR {e.args[0]}: {e.args[1]}"
+    return str(e) or type(e).__name__
+
+
+def describe(step: dict[str, Any]) -> str:
+    action = next(a for a in ACTIONS if a in step)
+    if action == "sql":
+        return f"on {step['on']}: {step['sql']}"
+    if action in ("wait", "check"):
+        return f"{action} {json.dumps(step[action])}"
+    return f"{action} {step[action]}"
+
+
+# -- loading ---------------------------------------------------------------------------------------
+def load(path: Path) -> dict[str, Any]:
+    try:
+        book = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise RunbookError(f"runbook {path} not found") from None
+    except yaml.YAMLError as e:
+        raise RunbookError(f"runbook {path} is not valid YAML: {e}") from None
+    if not isinstance(book, dict) or not isinstance(book.get("steps"), list) or not book["steps"]:
+        raise RunbookError(f"runbook {path} has no steps (expected a mapping with a `steps:` list)")
+    return _on_keys(book)
+
+
+def _on_keys(value: Any) -> Any:
+    """YAML 1.1 reads an unquoted `on:` key as the boolean true: give it its name back."""
+    if isinstance(value, dict):
+        return {("on" if k is True else k): _on_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_on_keys(v) for v in value]
+    return value
+
+
+def validate(book: dict[str, Any], nodes: list[str]) -> None:
+    def node(where: str, name: Any) -> None:
+        if name not in nodes:
+            raise RunbookError(f"{where}: unknown node {name!r}; the lab's nodes are {', '.join(nodes)}")
+
+    app = book.get("app")
+    if app is not None:
+        for key in ("database", "primary"):
+            if key not in app:
+                raise RunbookError(f"app: missing `{key}`")
+        node("app.primary", app["primary"])
+    for i, step in enumerate(book["steps"], 1):
+        where = f"step {i}"
+        if not isinstance(step, dict):
+            raise RunbookError(f"{where}: expected a mapping, got {step!r}")
+        actions = [a for a in ACTIONS if a in step]
+        if len(actions) != 1:
+            raise RunbookError(f"{where}: expected exactly one of {', '.join(ACTIONS)}; got {sorted(step)}")
+        action = actions[0]
+        if action in NODE_ACTIONS:
+            node(where, step[action])
+        if action == "sql":
+            node(where, step.get("on"))
+        if action in ("wait", "check"):
+            cond = step[action]
+            if not isinstance(cond, dict):
+                raise RunbookError(f"{where}: {action} expects a mapping")
+            for key in ("on", "caught_up_with"):
+                if key in cond:
+                    node(where, cond[key])
+            for n in cond.get("checksums_equal", []):
+                node(where, n)
+        if action in ("repoint", "app", "check") and app is None and (action != "check" or "lost_writes" in step[action]):
+            raise RunbookError(f"{where}: `{action}` needs an `app:` section")
+
+
+def lab_nodes(book: dict[str, Any], path: Path, args: argparse.Namespace) -> tuple[list[str], Path | None]:
+    """The node names the runbook may use, and the compose file of a fresh lab (None: use the running one)."""
+    spec = book.get("lab") or {}
+    if not spec.get("fresh"):
+        return [s.name for s in labmod.Lab.load(labmod.lab_dir(args)).services], None
+    compose = Path(spec.get("compose", "docker-compose.yml"))
+    if not compose.is_absolute() and (path.parent / compose).exists():
+        compose = path.parent / compose
+    services = labmod.read_compose(compose)["services"]
+    names = [n for n, svc in services.items() if labmod.command_argv(svc or {})[:2] == ["drlab", "node"]]
+    return names, compose
+
+
+def fresh_lab(compose: Path, args: argparse.Namespace) -> None:
+    """Stop the lab, drop its nodes' data, and bring it up again from the compose file."""
+    d = labmod.lab_dir(args)
+    first = args.first_address or "127.0.0.2"
+    if (d / "lab.json").exists():
+        old = labmod.Lab.load(d)
+        if old.services and not args.first_address:
+            first = old.services[0].address
+        with contextlib.redirect_stdout(io.StringIO()):
+            labmod.down(old)
+        for s in old.services:
+            shutil.rmtree(old.node_dir(s), ignore_errors=True)
+    ns = argparse.Namespace(dir=str(d), file=str(compose), first_address=first, no_setup=False, timeout=30.0)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        rc = labmod.up(ns)
+    if rc != 0:
+        raise RunbookError(f"could not bring the lab up:\n{out.getvalue()}")
+
+
+def format_report(rep: dict[str, Any]) -> str:
+    lines = [f"runbook: {rep['runbook']}  ({'OK' if rep['ok'] else 'FAILED'}, {rep['duration_s']:.2f}s)", ""]
+    rows = [[str(s["index"]), s["title"][:70], "ok" if s["ok"] else "FAILED", f"{s['duration_s']:.2f}s",
+             s["detail"][:100]] for s in rep["steps"]]
+    lines.append(labmod.table(["#", "STEP", "OUTCOME", "TIME", "DETAIL"], rows))
+    if "rpo" in rep:
+        r, a = rep["rpo"], rep["app"]
+        lines += ["", f"application: {a['acknowledged_writes']} acknowledged writes, {a['failed_attempts']} failed "
+                      f"attempts, {a['outages']} outages"]
+        if "error" in r:
+            lines.append(f"RPO: unknown, the final primary {r['final_primary']} did not answer: {r['error']}")
+        else:
+            lines.append(f"RPO: {r['lost_writes']} acknowledged writes lost on the final primary "
+                         f"{r['final_primary']} (window {r['lost_window_s']:.3f}s)")
+        lines.append(f"RTO: {rep['rto_s']:.3f}s (the longest stretch the application could not write)")
+        if rep.get("lag_at_kill"):
+            lines.append("replica lag at the kill: " + ", ".join(f"{k} {v}" for k, v in rep["lag_at_kill"].items()))
+        c = rep["checksums"]
+        lines.append(f"checksums of {c['database']} on {', '.join(c['nodes']) or 'no node'}: "
+                     f"{'equal' if c['equal'] else 'DIFFER'}")
+    return "\n".join(lines)
+
+
+def main(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    try:
+        book = load(path)
+        names, compose = lab_nodes(book, path, args)
+        validate(book, names)
+        if compose is not None:
+            fresh_lab(compose, args)
+        lab = labmod.Lab.load(labmod.lab_dir(args))
+        runner = Runner(book, lab, labmod.lab_password(lab.dir), quiet=False)
+        rep = runner.run()
+    except (RunbookError, labmod.LabError) as e:
+        print(f"drlab runbook: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(rep, indent=2, default=str) if args.json else format_report(rep))
+    return 0 if rep["ok"] else 1

@@ -119,7 +119,7 @@ class App:
                         conn.close()
                 conn = None
                 self._stop.wait(backoff)
-                backoff = min(backoff * 2, 1.0)
+                backoff = min(backoff * 2, 0.4)
         if conn is not None:
             with contextlib.suppress(Exception):
                 conn.close()
@@ -164,6 +164,7 @@ class StepResult:
     ok: bool = True
     duration_s: float = 0.0
     detail: str = ""
+    started_s: float = 0.0  # since the runbook started
 
 
 @dataclass
@@ -175,12 +176,15 @@ class Runner:
     results: list[StepResult] = field(default_factory=list)
     app: App | None = None
     lag_at_kill: dict[str, Any] = field(default_factory=dict)
+    sessions: dict[str, Any] = field(default_factory=dict)
+    t_wall: float = 0.0
 
     def say(self, text: str) -> None:
         if not self.quiet:
             print(text, file=sys.stderr, flush=True)
 
     def run(self) -> dict[str, Any]:
+        self.t_wall = time.time()
         spec = self.book.get("app") or {}
         if spec:
             self.app = App(self.lab, self.password, spec["database"], spec.get("table", "drlab_app_writes"),
@@ -195,6 +199,7 @@ class Runner:
             title = step.get("name") or describe(step)
             res = StepResult(i, title)
             t0 = time.monotonic()
+            res.started_s = round(time.time() - self.t_wall, 3)
             try:
                 res.detail = self.step(step) or ""
             except (AssertionError, pymysql.MySQLError, OSError, labmod.LabError, TimeoutError) as e:
@@ -207,6 +212,7 @@ class Runner:
                      f"{' - ' + res.detail if res.detail else ''}{app}")
             if not res.ok:
                 break
+        self.close_sessions()
         return self.report(time.monotonic() - t_start)
 
     def step(self, step: dict[str, Any]) -> str:
@@ -221,6 +227,11 @@ class Runner:
         if action in NODE_ACTIONS:
             if action == "kill":
                 self.lag_at_kill = self.lags()
+            if action in ("kill", "stop", "start"):
+                stale = self.sessions.pop(value, None)
+                if stale is not None:
+                    with contextlib.suppress(Exception):
+                        stale.close()
             out = io.StringIO()
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
                 rc = labmod.fault(self.lab, action, value, self.password)
@@ -246,7 +257,7 @@ class Runner:
         expect_error = step.get("expect_error")
         for stmt in statements:
             try:
-                cols, rows = query(self.lab, self.password, step["on"], stmt, float(step.get("timeout", 120)))
+                rows = self.session_query(step["on"], stmt, float(step.get("timeout", 120)))
             except pymysql.MySQLError as e:
                 if expect_error is not None and e.args and e.args[0] == int(expect_error):
                     return f"expected error {e.args[0]}: {e.args[1] if len(e.args) > 1 else ''}"
@@ -257,6 +268,32 @@ class Runner:
                 got = [list(r) for r in rows]
                 assert got == step["expect"], f"expected {step['expect']}, got {got}"
         return ""
+
+    def session_query(self, node: str, stmt: str, timeout: float) -> list[tuple]:
+        """Run on the runbook's own session on that node: kept across steps, as an operator's client
+        is (FLUSH TABLES ... WITH READ ONLY holds until UNLOCK TABLES on the same session)."""
+        conn = self.sessions.get(node)
+        if conn is not None and not conn.open:
+            conn = None
+        if conn is None:
+            s = self.lab.service(node)
+            conn = self.sessions[node] = ping.connect(s.address, s.port, "root", self.password, timeout)
+        conn._read_timeout = timeout  # noqa: SLF001 - pymysql applies it per read
+        try:
+            with conn.cursor() as cur:
+                cur.execute(ping.expand_password(stmt, self.password))
+                return list(cur.fetchall()) if cur.description else []
+        except (pymysql.err.OperationalError, pymysql.err.InterfaceError):
+            self.sessions.pop(node, None)
+            with contextlib.suppress(Exception):
+                conn.close()
+            raise
+
+    def close_sessions(self) -> None:
+        for conn in self.sessions.values():
+            with contextlib.suppress(Exception):
+                conn.close()
+        self.sessions.clear()
 
     def wait(self, cond: dict[str, Any], deadline: float) -> str:
         end = time.monotonic() + deadline
@@ -273,6 +310,10 @@ class Runner:
             time.sleep(0.05)
 
     def condition(self, cond: dict[str, Any]) -> tuple[bool, Any]:
+        if "app_writes_to" in cond:  # the app's last acknowledged write came from there: none in flight elsewhere
+            assert self.app is not None, "app_writes_to needs an app section"
+            last = self.app.acked[-1][2] if self.app.acked else None
+            return last == cond["app_writes_to"], f"last write acknowledged by {last}"
         node = cond["on"]
         if "node" in cond:
             _, status = labmod.node_status(self.lab, self.lab.service(node))
@@ -331,12 +372,16 @@ class Runner:
     def rpo(self) -> dict[str, Any]:
         assert self.app is not None
         final = self.app.primary
+        acked = list(self.app.acked)  # before the query: a write acknowledged after it is not "lost"
         _, rows = query(self.lab, self.password, final, f"SELECT seq FROM {self.app.qualified()}", 30.0)
         present = {r[0] for r in rows}
-        missing = [(seq, t) for seq, t, _ in self.app.acked if seq not in present]
+        lost = [(seq, t, node) for seq, t, node in acked if seq not in present]
+        missing = [(seq, t) for seq, t, _ in lost]
         window = (max(t for _, t in missing) - min(t for _, t in missing)) if missing else 0.0
-        return {"final_primary": final, "acknowledged_writes": len(self.app.acked), "lost_writes": len(missing),
-                "lost_window_s": round(window, 3), "lost_first_seq": missing[0][0] if missing else None}
+        return {"final_primary": final, "acknowledged_writes": len(acked), "lost_writes": len(missing),
+                "lost_window_s": round(window, 3), "lost_first_seq": missing[0][0] if missing else None,
+                "lost_sample": [{"seq": q, "acknowledged_by": n, "at_s": round(t - self.t_wall, 3)}
+                                for q, t, n in lost[:5]]}
 
     def report(self, elapsed: float) -> dict[str, Any]:
         rep: dict[str, Any] = {"runbook": self.book.get("name", ""), "ok": all(r.ok for r in self.results)
@@ -439,7 +484,7 @@ def validate(book: dict[str, Any], nodes: list[str]) -> None:
             cond = step[action]
             if not isinstance(cond, dict):
                 raise RunbookError(f"{where}: {action} expects a mapping")
-            for key in ("on", "caught_up_with"):
+            for key in ("on", "caught_up_with", "app_writes_to"):
                 if key in cond:
                     node(where, cond[key])
             for n in cond.get("checksums_equal", []):

@@ -139,13 +139,18 @@ def command_argv(service: dict[str, Any]) -> list[str]:
     return [interpolate(p, {}) for p in parts]
 
 
-def read_compose(path: Path) -> dict[str, Any]:
+def read_yaml(path: Path, what: str) -> Any:
+    """A YAML file, or a LabError that names it (`what`: "compose file", "runbook")."""
     try:
-        data = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text())
     except FileNotFoundError:
-        raise LabError(f"compose file {path} not found") from None
+        raise LabError(f"{what} {path} not found") from None
     except yaml.YAMLError as e:
-        raise LabError(f"compose file {path} is not valid YAML: {e}") from None
+        raise LabError(f"{what} {path} is not valid YAML: {e}") from None
+
+
+def read_compose(path: Path) -> dict[str, Any]:
+    data = read_yaml(path, "compose file")
     if not isinstance(data, dict) or not isinstance(data.get("services"), dict) or not data["services"]:
         raise LabError(f"compose file {path} has no services")
     return data

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pymysql
-import yaml
 
 from server import lab as labmod
 from server import ping
@@ -437,12 +436,7 @@ def describe(step: dict[str, Any]) -> str:
 
 # -- loading ---------------------------------------------------------------------------------------
 def load(path: Path) -> dict[str, Any]:
-    try:
-        book = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise RunbookError(f"runbook {path} not found") from None
-    except yaml.YAMLError as e:
-        raise RunbookError(f"runbook {path} is not valid YAML: {e}") from None
+    book = labmod.read_yaml(path, "runbook")
     if not isinstance(book, dict) or not isinstance(book.get("steps"), list) or not book["steps"]:
         raise RunbookError(f"runbook {path} has no steps (expected a mapping with a `steps:` list)")
     return _on_keys(book)

@@ -113,6 +113,15 @@ def test_lab_up_status_faults_and_down(lab: LabRunner) -> None:
     if replicated:  # cluster B resolved cluster-a-ma through the host map and replicates it
         lab.sql(0, "INSERT INTO ExampleDB1.orders (item, qty) VALUES ('lab', 7)")
         wait_for(lambda: lab.sql(1, "SELECT COUNT(*) FROM ExampleDB1.orders") == [(3,)], 20, what="B caught up")
+        # cluster B's metrics (compose: --metrics-port 9104, bound to its lab address)
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://{lab.address(1)}:9104/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+        assert 'drlab_database_state{database="ExampleDB1",state="replicating"} 1.0' in text
+        assert 'drlab_database_role{database="ExampleDB1",role="async replica"} 1.0' in text
+        assert re.search(r'drlab_replication_lag_lsn\{database="ExampleDB1",peer="cluster-a-ma:3306/ExampleDB1",'
+                         r'role="async replica"\} 0\.0', text), text
 
     s = lab.run("status")
     assert s.returncode == 0, s.stderr

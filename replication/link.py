@@ -21,9 +21,9 @@ from typing import Any
 
 import pymysql
 
-from replication.source import epoch_at
 from sqlfront.replproto import quote_string
 from storage.database import Database, OutOfOrder
+from storage.history import epoch_at, prefix
 from storage.record import CorruptRecord, Record
 from storage.store import Store
 
@@ -67,10 +67,11 @@ class Progress:
 
 
 class Link:
-    def __init__(self, store: Store, name: str, self_uri: str, resolve: Callable[[str], str],
-                 on_reset: Callable[[Database], None]) -> None:
+    def __init__(self, store: Store, name: str, source: dict[str, Any], self_uri: str,
+                 resolve: Callable[[str], str], on_reset: Callable[[Database], None]) -> None:
         self.store = store
         self.name = name
+        self.source = source
         self.self_uri = self_uri
         self.resolve = resolve
         self.on_reset = on_reset
@@ -112,7 +113,7 @@ class Link:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
     def _connect(self) -> None:
-        src = self.db.info.source or {}
+        src = self.source
         self._close()
         host = src["host"]
         try:
@@ -196,8 +197,9 @@ class Link:
         info.state, info.details = "unrecoverable", f"replication stopped: {reason}"
         self.store.save(info)
 
-    async def _hello(self) -> dict[str, Any]:
-        name = (self.db.info.source or {}).get("db") or self.name
+    async def hello(self) -> dict[str, Any]:
+        """The source database's identity, state, epoch history and log positions."""
+        name = self.source["db"]
         try:
             rows = await self._call(self._query, f"DRLAB REPLICATION HELLO {quote_string(name)}")
         except LinkError as e:
@@ -213,9 +215,9 @@ class Link:
         """Copy a snapshot of the source, install it, and return the LSN to catch up to."""
         p = self.progress
         p.phase = "connecting"
-        hello = await self._hello()
+        hello = await self.hello()
         p.connected, p.last_error = True, ""
-        src_name = (self.db.info.source or {}).get("db") or self.name
+        src_name = self.source["db"]
         p.phase = "snapshot"
         sid, snap_lsn, size = (await self._call(self._query, f"DRLAB REPLICATION SNAPSHOT {quote_string(src_name)}"))[0]
         snap_lsn, size = int(snap_lsn), int(size)
@@ -235,8 +237,9 @@ class Link:
             os.fsync(f.fileno())  # the copy is durable before the catalog points at it
         db = self.db
         info = db.info
-        info.epochs = [list(e) for e in hello["epochs"] if e[1] <= snap_lsn + 1] or [[1, 1]]
-        info.source = {**(info.source or {}), "db_id": hello["id"]}
+        info.epochs = prefix(hello["epochs"], snap_lsn)
+        self.source["db_id"] = hello["id"]
+        info.source = dict(self.source)
         db = self.store.install_snapshot(db, incoming)
         if db.applied_lsn != snap_lsn:
             raise LinkError(1236, f"The snapshot holds LSN {db.applied_lsn}, not {snap_lsn}")
@@ -247,14 +250,14 @@ class Link:
 
     async def _stream(self, target: int | None) -> None:
         p = self.progress
-        src = self.db.info.source or {}
-        src_name = src.get("db") or self.name
+        src = self.source
+        src_name = src["db"]
         while True:
             db = self.db
             info = db.info
             after = db.applied_lsn
             sql = (f"DRLAB REPLICATION FETCH {quote_string(src_name)} ID {int(src.get('db_id', 0))} AFTER {after} "
-                   f"EPOCH {epoch_at(info, after)} WAIT {FETCH_WAIT_MS} LIMIT {FETCH_LIMIT} "
+                   f"EPOCH {epoch_at(info.epochs, after)} WAIT {FETCH_WAIT_MS} LIMIT {FETCH_LIMIT} "
                    f"HARDENED {p.hardened_lsn} FROM {quote_string(self.self_uri + '/' + self.name)}")
             rows = await self._call(self._query, sql)
             p.connected, p.last_error = True, ""
@@ -262,7 +265,10 @@ class Link:
                 p.source_lsn, p.source_epoch, p.source_state = int(rows[0][2]), int(rows[0][3]), rows[0][4]
             records = [(int(r[0]), r[1]) for r in rows if r[0] is not None]
             if records:
-                await self._apply(db, records)
+                if await self._apply(db, records):  # the source started a new epoch: learn its tag
+                    hello = await self.hello()
+                    db.info.epochs = prefix(hello["epochs"], db.applied_lsn)
+                    self.store.save(db.info)
             if target is None:
                 target = p.source_lsn
             if db.applied_lsn >= p.source_lsn:
@@ -275,20 +281,16 @@ class Link:
                 if not self.caught_up.done():
                     self.caught_up.set_result(None)
 
-    async def _apply(self, db: Database, records: list[tuple[int, bytes]]) -> None:
-        """Log first, then apply in one SQLite transaction; then harden per the durability."""
+    async def _apply(self, db: Database, records: list[tuple[int, bytes]]) -> bool:
+        """Log first, then apply in one SQLite transaction; then harden per the durability.
+        Returns whether a record began an epoch this copy's history does not hold yet."""
         started = time.perf_counter()
         decoded = [Record.decode(data) for _, data in records]
         ticket = self.store.log.append(db.info.id, records)
         self.progress.received_lsn = records[-1][0]
         db.apply_records(decoded)
         info = db.info
-        new_epochs = [[r.epoch, r.lsn] for r in decoded if r.epoch > info.epoch]
-        for e in new_epochs:
-            if e[0] > info.epoch:
-                info.epochs.append(e)
-        if new_epochs:
-            self.store.save(info)
+        new_epoch = any(r.epoch > info.epoch for r in decoded)
         p = self.progress
         size = sum(len(d) for _, d in records)
         p.records_copied += len(records)
@@ -301,6 +303,7 @@ class Link:
             p.hardened_lsn = lsn
         else:
             asyncio.get_running_loop().create_task(self._harden_later(ticket, lsn))
+        return new_epoch
 
     async def _harden_later(self, ticket: int, lsn: int) -> None:
         await self.store.log.wait_durable(ticket)

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from storage.database import Database, DbInfo
+from storage.database import Database
+from storage.history import epoch_at
 from storage.store import Store
 
 CHUNK_BYTES = 4 << 20
@@ -49,15 +50,6 @@ class ReplicaSeen:
         return self.active > 0 or time.time() - self.last_seen < 3.0
 
 
-def epoch_at(info: DbInfo, lsn: int) -> int:
-    """The epoch in which ``lsn`` was written, by the database's epoch history."""
-    epoch = info.epochs[0][0]
-    for e, first in info.epochs:
-        if first <= lsn:
-            epoch = e
-    return epoch
-
-
 class Source:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -87,8 +79,13 @@ class Source:
     def hello(self, name: str) -> list[Any]:
         db = self._database(name)
         info = db.info
-        return [info.id, info.state, info.role, json.dumps(info.epochs),
-                self.store.log.first_lsn(info.id), db.applied_lsn, time.time()]
+        return [info.id, info.state, info.role, json.dumps(info.epochs), self.retained_from(db), db.applied_lsn,
+                time.time()]
+
+    def retained_from(self, db: Database) -> int:
+        """The first LSN this node's log still holds for ``db`` (a provisioned copy starts after its
+        snapshot; an empty log means the next LSN)."""
+        return self.store.log.first_lsn(db.info.id) or db.applied_lsn + 1
 
     async def snapshot(self, name: str) -> list[Any]:
         db = self._database(name)
@@ -141,11 +138,10 @@ class Source:
         seen.last_seen, seen.fetches = time.time(), seen.fetches + 1
         seen.active += 1
         try:
-            if after > db.applied_lsn or (after > 0 and epoch_at(info, after) != epoch):
+            if after > db.applied_lsn or (after > 0 and epoch_at(info.epochs, after) != epoch):
                 raise SourceError(1236, f"The replica's history diverges from the source's at LSN {after} "
                                   f"(epoch {epoch}); use REPLICATE DATABASE ... WITH FORCE DIFFERENTIAL")
-            first = self.store.log.first_lsn(info.id)
-            if first and after + 1 < first:
+            if after + 1 < self.retained_from(db):
                 raise SourceError(1236, f"The source no longer keeps the log after LSN {after}; "
                                   "replicate the database again into a new database")
             deadline = time.monotonic() + wait_ms / 1000
@@ -154,8 +150,10 @@ class Source:
                 if db.applied_lsn > after:
                     await self.store.log.flush()
                     records = list(self.store.log.records(info.id, after, limit))
-                    if records:
-                        return records, db
+                    if not records or records[0][0] != after + 1:
+                        raise SourceError(1236, f"The source's log has no record after LSN {after}; "
+                                          "replicate the database again into a new database")
+                    return records, db
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return [], db

@@ -7,19 +7,23 @@ replication package does the protocol and the storage work.
 
 from __future__ import annotations
 
+import json
 import time
+from datetime import datetime
 from typing import Any
 
 from replication.link import Link, LinkError, uri
 from replication.source import Source, SourceError
 from server import show
 from server.node import Node, check_db_name
-from server.session import Outcome, Session
+from server.session import Outcome, Session, Warning_
 from sqlfront import dr
 from sqlfront import replproto as rp
 from sqlfront import statements as st
 from sqlfront.errors import SqlError
 from storage.database import Database
+from storage.history import entry_at, next_epoch, prefix, related, shared_point
+from storage.store import HistoryGap
 
 REPLICA = "async replica"
 
@@ -50,8 +54,12 @@ class Replication:
             await link.stop()
         self.links.clear()
 
-    def _link(self, name: str) -> Link:
-        link = Link(self.node.store, name, self.node.address, self._resolve, self._reset)
+    def _link(self, name: str, source: dict[str, Any] | None = None) -> Link:
+        if source is None:
+            db = self.node.store.get(name)
+            assert db is not None and db.info.source is not None
+            source = dict(db.info.source)
+        link = Link(self.node.store, name, source, self.node.address, self._resolve, self._reset)
         self.links[name] = link
         return link
 
@@ -77,15 +85,14 @@ class Replication:
         node = self.node
         await session._implicit_commit()
         node.accounts.check(session.user, session.host, "CREATE", cmd.db)
-        if cmd.differential:
-            raise SqlError(1235, "REPLICATE DATABASE ... WITH FORCE DIFFERENTIAL is not supported by drlab yet; "
-                           "replicate into a new database instead")
-        if cmd.db.lower() == "information_schema" or node.store.get(cmd.db) is not None:
-            raise SqlError(1007, f"Can't create database '{cmd.db}'; database exists")
-        check_db_name(cmd.db)
         src = cmd.source
         source = {"user": src.user, "password": src.password or "", "host": src.host, "port": src.port or 3306,
                   "db": src.db or cmd.db}
+        if cmd.differential:
+            return await self._differential(session, cmd, source)
+        if cmd.db.lower() == "information_schema" or node.store.get(cmd.db) is not None:
+            raise SqlError(1007, f"Can't create database '{cmd.db}'; database exists")
+        check_db_name(cmd.db)
         db = node.store.create(cmd.db, state="provisioning", role=REPLICA, source=source,
                                durability=cmd.durability or "sync")
         link = self._link(db.info.name)
@@ -98,9 +105,95 @@ class Replication:
                 node.store.drop(cmd.db)
                 node.invalidate_plans()
             if isinstance(e, LinkError):
-                raise SqlError(e.code if e.code < 2000 else 2003, f"REPLICATE DATABASE {cmd.db} failed: {e}") from None
+                raise SqlError(e.code if e.code < 2000 else 1429, f"REPLICATE DATABASE {cmd.db} failed: {e}") from None
             raise
         return Outcome(affected=1)
+
+    async def _differential(self, session: Session, cmd: dr.Replicate, source: dict[str, Any]) -> Outcome:
+        """WITH FORCE DIFFERENTIAL: find the last (epoch, LSN) both sides share, revert what the local
+        side committed after it (kept in DRLAB_REVERTED_TRANSACTIONS), and stream only the rest."""
+        node = self.node
+        db = node.store.get(cmd.db)
+        if db is None:
+            raise SqlError(1049, f"Unknown database '{cmd.db}': REPLICATE ... WITH FORCE DIFFERENTIAL needs the local "
+                           "database to exist; without WITH FORCE DIFFERENTIAL, REPLICATE DATABASE creates it")
+        if db.info.role == REPLICA and db.info.state in ("replicating", "provisioning"):
+            raise SqlError(1210, f"Database '{cmd.db}' is already replicating from {uri(db.info.source or {})}; "
+                           "PAUSE REPLICATING or STOP REPLICATING it first")
+        if db.info.state not in ("online", "replication paused"):
+            raise SqlError(1210, f"Database '{cmd.db}' is {db.info.state} and cannot replicate differentially")
+        link = self._link(cmd.db, source)
+        self.links.pop(cmd.db)  # registered below, once the local side has become a replica
+        try:
+            hello = await link.hello()
+        except LinkError as e:
+            await link.stop()
+            raise SqlError(e.code if e.code < 2000 else 1429, f"REPLICATE DATABASE {cmd.db} failed: {e}") from None
+        mine = db.info.epochs
+        if not related(mine, hello["epochs"]):
+            await link.stop()
+            raise SqlError(1236, f"Database '{cmd.db}' shares no history with {uri(source)}: they were created "
+                           "separately. A differential REPLICATE only works between copies of one database; "
+                           f"replicate into a new database instead (REPLICATE DATABASE <new_name> FROM ...)")
+        shared = shared_point(mine, db.applied_lsn, hello["epochs"], hello["last"])
+        if shared + 1 < hello["first"] and hello["last"] > shared:
+            await link.stop()
+            raise SqlError(1236, f"The histories of '{cmd.db}' and {uri(source)} split at LSN {shared} (epoch "
+                           f"{entry_at(mine, shared)[0]}), but the source keeps its log only from LSN {hello['first']}; "
+                           "replicate into a new database instead")
+        source["db_id"] = hello["id"]
+        await node.acquire_writer(db, session)  # no client write may slip in while the roles change
+        try:
+            info = db.info
+            info.role, info.state, info.source = REPLICA, "replicating", dict(source)
+            info.durability = cmd.durability or info.durability
+            node.store.save(info)
+            try:
+                db, reverted = node.store.revert_to(db, shared, uri(source))
+            except HistoryGap as e:
+                info.role, info.state = "master", "online"
+                node.store.save(info)
+                await link.stop()
+                raise SqlError(1236, f"Cannot revert '{cmd.db}' to LSN {shared}: {e}; replicate into a new database "
+                               "instead") from None
+            db.info.epochs = prefix(hello["epochs"], shared)
+            node.store.save(db.info)
+        finally:
+            node.release_writer(db, session)
+        self._reset(db)
+        if reverted:
+            session.warnings.append(Warning_(
+                "Warning", 1105,
+                f"{len(reverted)} transaction(s) committed on '{cmd.db}' after LSN {shared}, where its history split "
+                f"from {uri(source)}, were reverted; their rows are in information_schema.DRLAB_REVERTED_TRANSACTIONS"))
+        link.progress.phase = "catching up"
+        link.progress.records_total = max(hello["last"] - shared, 0)
+        self.links[cmd.db] = link
+        link.start(target_lsn=hello["last"], fail_fast=True)
+        try:
+            await link.caught_up
+        except LinkError as e:
+            await self._unlink(cmd.db)
+            self._link(cmd.db).start()  # the database is a replica now: keep trying in the background
+            raise SqlError(e.code if e.code < 2000 else 1429, f"REPLICATE DATABASE {cmd.db} WITH FORCE DIFFERENTIAL "
+                           f"reverted to LSN {shared} but could not catch up yet: {e}; it keeps retrying "
+                           "(see SHOW REPLICATION STATUS)") from None
+        return Outcome(affected=1)
+
+    def reverted_rows(self, node: Node, session: Session) -> list[tuple[Any, ...]]:
+        rows = []
+        for at, source, name, rec in node.store.reverted():
+            for op in rec.ops:
+                kind = {"i": "INSERT", "d": "DELETE", "u": "UPDATE", "sql": "DDL"}[op[0]]
+                if kind == "DDL":
+                    rows.append((name, rec.lsn, rec.epoch, _time(rec.ts), _time(at), source, None, kind, None, op[1]))
+                    continue
+                cols = rec.cols[op[1]]
+                before = op[4] if kind == "UPDATE" else op[3] if kind == "DELETE" else None
+                after = op[5] if kind == "UPDATE" else op[3] if kind == "INSERT" else None
+                rows.append((name, rec.lsn, rec.epoch, _time(rec.ts), _time(at), source, op[1], kind,
+                             _row_json(cols, before), _row_json(cols, after)))
+        return rows
 
     def _replica(self, name: str) -> Database:
         db = self.node.store.get(name)
@@ -153,7 +246,7 @@ class Replication:
         await self._unlink(cmd.db)
         info = db.info
         info.role, info.state, info.details = "master", "online", ""
-        info.epochs.append([max(e[0] for e in info.epochs) + 1, db.applied_lsn + 1])
+        info.epochs.append(next_epoch(info.epochs, db.applied_lsn + 1))
         if info.source is not None:
             info.source = {k: v for k, v in info.source.items() if k != "password"} | {"promoted": time.time()}
         self.node.store.save(info)
@@ -270,7 +363,19 @@ class Replication:
 LMV_COLUMNS = ["is_dr", "is_sync", "is_master", "database_name", "database_id", "primary_uri", "secondary_uri",
                "primary_state", "secondary_state", "lsn_lag", "volume_lag_mb", "replication_throughput_mbps",
                "estimated_catcup_time_s", "lag_seconds"]
+REVERTED_COLUMNS = ["DATABASE_NAME", "LSN", "EPOCH", "COMMITTED_AT", "REVERTED_AT", "SOURCE_URI", "TABLE_NAME",
+                    "OPERATION", "ROW_BEFORE", "ROW_AFTER"]
 MV_COLUMNS = [c for c in LMV_COLUMNS if c not in ("is_master", "database_id")]
+
+
+def _time(ts: float) -> str:
+    return datetime.fromtimestamp(ts).isoformat(" ", "microseconds")
+
+
+def _row_json(cols: list[str], values: list[Any] | None) -> str | None:
+    if values is None:
+        return None
+    return json.dumps(dict(zip(cols, values, strict=True)), default=lambda v: v.hex() if isinstance(v, bytes) else str(v))
 
 
 def install(node: Node) -> Replication:
@@ -289,6 +394,8 @@ def install(node: Node) -> Replication:
     show.EXTRA_COLUMNS["LMV_REPLICATION_STATUS"] = LMV_COLUMNS
     show.EXTRA_INFO_SCHEMA["MV_REPLICATION_STATUS"] = repl.mv_rows
     show.EXTRA_COLUMNS["MV_REPLICATION_STATUS"] = MV_COLUMNS
+    show.EXTRA_INFO_SCHEMA["DRLAB_REVERTED_TRANSACTIONS"] = repl.reverted_rows
+    show.EXTRA_COLUMNS["DRLAB_REVERTED_TRANSACTIONS"] = REVERTED_COLUMNS
     node.replica_count = repl.replica_count  # type: ignore[attr-defined]
     node.replication_rows = repl.status_rows  # type: ignore[attr-defined]
     node.replication_details = repl.details  # type: ignore[attr-defined]

@@ -11,19 +11,34 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import msgpack
 
+from storage.history import first_epoch
 from storage.logstore import LogStore
 from storage.record import CorruptRecord, Record
 
 ConfigureConnection = Callable[[sqlite3.Connection], None]
 
 _INTERNAL = ("_drlab_state", "_drlab_tables")
+
+
+class NeedsRebuild(Exception):
+    """A revert that row images cannot express (DDL): the state must be rebuilt from the log."""
+
+
+def _inverse(op: list) -> list:
+    """The row operation that undoes ``op``."""
+    if op[0] == "i":
+        return ["d", op[1], op[2], op[3]]
+    if op[0] == "d":
+        return ["i", op[1], op[2], op[3]]
+    return ["u", op[1], op[3], op[2], op[5], op[4]]
 
 
 class OutOfOrder(Exception):
@@ -38,11 +53,12 @@ class DbInfo:
     name: str
     state: str = "online"  # online | provisioning | replicating | replication paused | unrecoverable
     role: str = "master"  # master | async replica
-    epochs: list[list[int]] = field(default_factory=lambda: [[1, 1]])  # [epoch, first lsn]
+    epochs: list[list] = field(default_factory=first_epoch)  # [epoch, first lsn, tag] (storage.history)
     durability: str = "sync"
     details: str = ""
     source: dict[str, Any] | None = None  # replication source (password kept here, never shown)
     created: float = field(default_factory=time.time)
+    reverting: int | None = None  # a revert to this LSN is under way (finished on restart if cut off)
 
     @property
     def epoch(self) -> int:
@@ -219,9 +235,7 @@ class Database:
         if not records:
             return
         ddl = False
-        self._applying, self._capturing = True, False
-        try:
-            self.writer.execute("BEGIN IMMEDIATE")
+        with self._replay(records[-1].lsn):
             expected = self.applied_lsn + 1
             for rec in records:
                 if rec.lsn != expected:
@@ -233,17 +247,43 @@ class Database:
                         ddl = True
                     else:
                         self._apply_op(op, rec.cols[op[1]])
-            self.writer.execute("UPDATE _drlab_state SET applied_lsn = ?", (records[-1].lsn,))
+        if ddl:
+            self.reload_tables()
+
+    def revert(self, records: list[Record]) -> None:
+        """Undo the last records (newest first) in one SQLite transaction, from their row images.
+
+        The records must be the newest applied ones, in LSN order; afterwards the applied LSN is the
+        one before the first of them. DDL has no row images to undo: ``NeedsRebuild`` is raised and
+        nothing changes."""
+        if not records:
+            return
+        if records[-1].lsn != self.applied_lsn:
+            raise OutOfOrder(f"revert must end at the applied LSN {self.applied_lsn}, not {records[-1].lsn}")
+        if any(op[0] == "sql" for rec in records for op in rec.ops):
+            raise NeedsRebuild("the transactions to revert include DDL")
+        with self._replay(records[0].lsn - 1):
+            for rec in reversed(records):
+                for op in reversed(rec.ops):
+                    self._apply_op(_inverse(op), rec.cols[op[1]])
+
+    @contextmanager
+    def _replay(self, final_lsn: int) -> Iterator[None]:
+        """One apply-path transaction ending at ``final_lsn``: nothing captured, triggers told
+        (``drlab_applying``), the applied LSN committed with the data (invariant 2)."""
+        self._applying, self._capturing = True, False
+        try:
+            self.writer.execute("BEGIN IMMEDIATE")
+            yield
+            self.writer.execute("UPDATE _drlab_state SET applied_lsn = ?", (final_lsn,))
             self.writer.execute("COMMIT")
-            self.applied_lsn = records[-1].lsn
+            self.applied_lsn = final_lsn
         except BaseException:
             if self.writer.in_transaction:
                 self.writer.execute("ROLLBACK")
             raise
         finally:
             self._applying, self._capturing = False, True
-        if ddl:
-            self.reload_tables()
 
     def _apply_op(self, op: list, cols: list[str]) -> None:
         kind, table = op[0], op[1]
@@ -307,4 +347,4 @@ class Database:
                 pass
 
 
-__all__ = ["Database", "DbInfo", "OutOfOrder", "CorruptRecord", "quote"]
+__all__ = ["Database", "DbInfo", "NeedsRebuild", "OutOfOrder", "CorruptRecord", "quote"]

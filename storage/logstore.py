@@ -163,6 +163,16 @@ class LogStore:
                 txn.put(key.encode(), value)
         self.env.sync(True)
 
+    def meta_put_many(self, items: list[tuple[str, bytes | None]]) -> None:
+        """Write (or delete, with None) several metadata entries in one durable transaction."""
+        with self.env.begin(write=True, db=self._meta) as txn:
+            for key, value in items:
+                if value is None:
+                    txn.delete(key.encode())
+                else:
+                    txn.put(key.encode(), value)
+        self.env.sync(True)
+
     def meta_items(self, prefix: str) -> list[tuple[str, bytes]]:
         p = prefix.encode()
         out = []

@@ -9,11 +9,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from dataclasses import asdict
 from pathlib import Path
 
-from storage.database import ConfigureConnection, Database, DbInfo
+import msgpack
+
+from storage.database import ConfigureConnection, Database, DbInfo, NeedsRebuild
 from storage.logstore import LogStore
+from storage.record import Record
+
+
+class HistoryGap(Exception):
+    """The local log does not reach back far enough for a revert or a rebuild."""
 
 
 class Store:
@@ -29,6 +37,8 @@ class Store:
             info = DbInfo(**json.loads(raw))
             db = self._open(info)
             self.recovered[info.name] = db.recover()
+            if info.reverting is not None:  # a revert was cut off: finish it
+                db = self._finish_revert(db)
             self.databases[info.name] = db
 
     def _path(self, db_id: int) -> Path:
@@ -47,10 +57,7 @@ class Store:
         next_id = int(self.log.meta_get("next_db_id") or b"1")
         self.log.meta_put("next_db_id", str(next_id + 1).encode())
         info = DbInfo(id=next_id, name=name, **fields)  # type: ignore[arg-type]
-        for suffix in ("", "-wal", "-shm"):  # a stale file of a crashed create must not leak in
-            p = Path(str(self._path(next_id)) + suffix)
-            if p.exists():
-                p.unlink()
+        _remove(self._path(next_id))  # a stale file of a crashed create must not leak in
         db = self._open(info)
         self.save(info)
         self.databases[name] = db
@@ -60,16 +67,73 @@ class Store:
         """Replace a (provisioning) database's content with a snapshot file taken by ``backup``:
         its log is emptied, the file moved into place, and the database reopened at the snapshot's
         LSN. Returns the new Database object, which replaces ``db`` in the catalog."""
-        db.close()
         self.log.drop(db.info.id)
-        for suffix in ("-wal", "-shm"):
-            p = Path(str(db.path) + suffix)
-            if p.exists():
-                p.unlink()
-        os.replace(snapshot, db.path)
+        return self._swap(db, snapshot)
+
+    # -- reverting a divergent suffix (WITH FORCE DIFFERENTIAL) -------------------------------------
+    def revert_to(self, db: Database, lsn: int, source: str) -> tuple[Database, list[Record]]:
+        """Undo every transaction of ``db`` after ``lsn`` and keep them readable.
+
+        The reverted records are first stored (``reverted:<db id>:<lsn>``, with the time and the
+        source that caused it), then the catalog marks the revert as under way, then the state is
+        reverted (from row images, or rebuilt from the log for DDL) and the log truncated. A crash
+        at any point is finished on the next start. Returns the (possibly reopened) database and
+        the reverted records."""
+        records = [Record.decode(d) for n, d in self.log.records(db.info.id, lsn) if n <= db.applied_lsn]
+        if db.applied_lsn > lsn and (not records or records[0].lsn != lsn + 1):
+            raise HistoryGap(f"the local log starts after LSN {lsn}: the transactions to revert are not all in it")
+        now = time.time()
+        self.log.meta_put_many([
+            (f"reverted:{db.info.id}:{r.lsn:020d}", msgpack.packb([now, source, db.info.name, r.encode()]))
+            for r in records
+        ])
+        db.info.reverting = lsn
+        self.save(db.info)
+        return self._finish_revert(db), records
+
+    def _finish_revert(self, db: Database) -> Database:
+        lsn = db.info.reverting
+        assert lsn is not None
+        if db.applied_lsn > lsn:
+            records = [Record.decode(d) for _, d in self.log.records(db.info.id, lsn)]
+            try:
+                db.revert(records)
+            except NeedsRebuild:
+                db = self._rebuild(db, lsn)
+        self.log.truncate_after(db.info.id, lsn)
+        db.info.reverting = None
+        self.save(db.info)
+        return db
+
+    def _rebuild(self, db: Database, lsn: int) -> Database:
+        """Replay the log from its start up to ``lsn`` into a fresh file, and swap it in."""
+        if lsn > 0 and self.log.first_lsn(db.info.id) != 1:
+            raise HistoryGap("the transactions to revert include DDL, and the local log does not go back to the "
+                             "database's creation to rebuild it")
+        tmp = Path(str(db.path) + ".rebuild")
+        _remove(tmp)
+        fresh = Database(tmp, db.info, self.log, self.configure)
+        while fresh.applied_lsn < lsn:
+            batch = [Record.decode(d) for n, d in self.log.records(db.info.id, fresh.applied_lsn, 1000) if n <= lsn]
+            fresh.apply_records(batch)
+        fresh.close()
+        return self._swap(db, tmp)
+
+    def _swap(self, db: Database, path: Path) -> Database:
+        db.close()
+        _remove(db.path, keep_main=True)
+        os.replace(path, db.path)
         fresh = self._open(db.info)
         self.databases[db.info.name] = fresh
         return fresh
+
+    def reverted(self) -> list[tuple[float, str, str, Record]]:
+        """Every reverted transaction kept: (reverted at, source, database name, record)."""
+        out = []
+        for _, raw in self.log.meta_items("reverted:"):
+            at, source, name, data = msgpack.unpackb(raw, raw=False)
+            out.append((at, source, name, Record.decode(data)))
+        return out
 
     def save(self, info: DbInfo) -> None:
         """Persist a catalog entry (state changes, epochs, replication source) durably."""
@@ -80,10 +144,8 @@ class Store:
         self.log.meta_put(f"db:{name}", None)
         db.close()
         self.log.drop(db.info.id)
-        for suffix in ("", "-wal", "-shm"):
-            p = Path(str(db.path) + suffix)
-            if p.exists():
-                p.unlink()
+        self.log.meta_put_many([(k, None) for k, _ in self.log.meta_items(f"reverted:{db.info.id}:")])
+        _remove(db.path)
 
     def rename(self, db: Database, new_name: str) -> None:
         self.databases.pop(db.info.name)
@@ -106,3 +168,9 @@ class Store:
     def wipe(self) -> None:
         self.close()
         shutil.rmtree(self.dir)
+
+
+def _remove(path: Path, keep_main: bool = False) -> None:
+    """Delete a SQLite file and its WAL and shared-memory files."""
+    for suffix in ("-wal", "-shm") if keep_main else ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)

@@ -126,8 +126,8 @@ def test_password_never_shown(node_factory) -> None:  # type: ignore[no-untyped-
 
 @pytest.mark.parametrize("source, code", [
     ("root:'wrong'@127.0.0.1:{port}", 1045),
-    ("root@127.0.0.1:{dead}", 2003),
-    ("root@no-such-host.invalid:{port}", 2003),
+    ("root@127.0.0.1:{dead}", 1429),
+    ("root@no-such-host.invalid:{port}", 1429),
     ("root@127.0.0.1:{port}/nosuchdb", 1049),
     ("root@", 1064),
     ("root@127.0.0.1:99999", 1064),

@@ -672,7 +672,7 @@ class Accounts:
             )
         acc = accounts.get(key)
         if acc is None:
-            raise SqlError(1133, "Can't find any matching row in the user table", "28000")
+            raise SqlError(1133, "Can't find any matching row in the user table")
         self._set_password(acc, cmd.password, None)
 
     @staticmethod

@@ -146,7 +146,7 @@ class Node:
         self._plan_cache: OrderedDict[tuple[str, str | None], Plan] = OrderedDict()
         self._tdefs: dict[tuple[int, str], TableDef] = {}
         self._locks: dict[int, asyncio.Lock] = {}
-        self._holders: dict[int, Session] = {}
+        self._holders: dict[int, tuple[Session, asyncio.Lock]] = {}
         self._scratch = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False,
                                         detect_types=sqlite3.PARSE_DECLTYPES | sqlite3.PARSE_COLNAMES)
         self._configure(self._scratch)
@@ -316,13 +316,17 @@ class Node:
             raise SqlError(1205, "Lock wait timeout exceeded; try restarting transaction") from None
         finally:
             session.state = ""
-        self._holders[db.info.id] = session
+        if self.store.get(db.info.name) is not db:  # dropped (or replaced) while this writer waited
+            lock.release()
+            raise SqlError(1049, f"Unknown database '{db.info.name}': it was dropped or replaced meanwhile")
+        self._holders[db.info.id] = (session, lock)
         self.current.session = session
 
     def release_writer(self, db: Database, session: Session) -> None:
-        if self._holders.get(db.info.id) is session:
+        holder = self._holders.get(db.info.id)
+        if holder is not None and holder[0] is session:
             del self._holders[db.info.id]
-            self._locks[db.info.id].release()
+            holder[1].release()
 
     def committed(self, db: Database, lsn: int) -> None:
         self.stats["Com_commit"] += 1

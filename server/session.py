@@ -114,6 +114,12 @@ class Session:
     def connection_id(self) -> int:
         return self.id
 
+    def account(self, current: bool) -> str:
+        if not current:
+            return f"{self.user}@{self.host}"
+        acc = self.node.accounts.lookup(self.user, self.host)
+        return f"{self.user}@{acc.host if acc is not None else self.host}"
+
     # -- entry points ------------------------------------------------------------------------------
     async def run(self, text: str, params: Sequence[Any] | None = None, plan: Any = None) -> Outcome:
         """Execute one statement (already split)."""

@@ -39,6 +39,10 @@ class FunctionContext(Protocol):
         """The statement timestamp: one value for every call in a statement, like MySQL NOW()."""
         ...
 
+    def account(self, current: bool) -> str:
+        """USER() ('user@client host') or, with current, CURRENT_USER() (the matched account)."""
+        ...
+
 
 # --------------------------------------------------------------------------- value conversions
 
@@ -1175,6 +1179,8 @@ def _session_scalars(ctx: FunctionContext) -> dict[str, tuple[int, Callable[...,
         "row_count": (0, lambda: ctx.row_count),
         "found_rows": (0, lambda: ctx.found_rows),
         "connection_id": (0, lambda: ctx.connection_id),
+        "mysql_user": (0, lambda: ctx.account(False)),
+        "mysql_current_user": (0, lambda: ctx.account(True)),
         "rand": (-1, rand),
     }
 

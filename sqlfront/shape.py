@@ -13,11 +13,13 @@ import re
 
 from sqlglot import exp
 
+_MAX_TEXT = 16384  # longer texts are bulk loads whose shape never repeats: not worth a cache entry
 _HEADS = ("select", "insert", "update", "delete", "replace")
 _TOKEN = re.compile(
     r"""'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|`(?:[^`]|``)*`|(?<![\w.$@])\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.$])|--[^\n]*|\#[^\n]*|/\*.*?\*/""",
     re.S,
 )
+_INTRODUCER = re.compile(r"(?:_\w+|\bx|\bb|\bN)$", re.I)
 _ESCAPES = {"0": "\0", "n": "\n", "r": "\r", "t": "\t", "b": "\b", "Z": "\x1a", "\\": "\\", "'": "'", '"': '"'}
 
 
@@ -29,7 +31,7 @@ def _unescape(body: str, quote: str) -> str:
 def literal_shape(text: str) -> tuple[str, list[object]] | None:
     """(shape, values) for a DML statement with literals, or None when shaping does not apply."""
     head = text.lstrip()[:7].lower()
-    if not head.startswith(_HEADS) or "?" in text:
+    if not head.startswith(_HEADS) or "?" in text or len(text) > _MAX_TEXT:
         return None
     out: list[str] = []
     values: list[object] = []
@@ -40,8 +42,8 @@ def literal_shape(text: str) -> tuple[str, list[object]] | None:
         if c in "`-#/":
             continue
         if c in "'\"":
-            prev = text[: m.start()].rstrip()[-1:]
-            if prev in ("_", "N") or re.search(r"(?:_\w+|\bx|\bb|\bN)$", text[: m.start()], re.I):
+            before = text[max(0, m.start() - 80) : m.start()]  # a bounded look-back: linear in the text
+            if before.rstrip()[-1:] in ("_", "N") or _INTRODUCER.search(before):
                 return None  # introducers (_utf8'x', x'ff', b'01', N'x') keep their literal form
             values.append(_unescape(tok[1:-1], c))
         elif "." in tok or "e" in tok or "E" in tok:

@@ -340,7 +340,7 @@ def _noop(m: re.Match[str]) -> NoOp:
     return NoOp(m.group(1).split()[0].upper())
 
 
-@_rule(r"^(?:describe|desc|explain)\s+(" + _IDENT + r"(?:\." + _IDENT + r")?)(?:\s+\S+)?$")
+@_rule(r"^(?:describe|desc|explain)\s+(?!(?:select|insert|update|delete|replace|with|table|format|extended|analyze|partitions)\b)(" + _IDENT + r"(?:\." + _IDENT + r")?)(?:\s+\S+)?$")
 def _describe(m: re.Match[str]) -> Show:
     db, table = _split_qualified(m.group(1))
     return Show("columns", db=db, table=table)

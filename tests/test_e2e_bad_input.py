@@ -272,3 +272,37 @@ def test_initial_database_refused_at_connect(alive: NodeProcess) -> None:
     with alive.connect(user="limited", password="lim-Pw1") as c, c.cursor() as cur:
         cur.execute("SELECT 1")
         assert cur.fetchone() == (1,)
+
+
+def test_drop_database_under_concurrent_writers(alive: NodeProcess) -> None:
+    """Writers racing a DROP DATABASE get clean MySQL errors, never internal ones."""
+    import threading
+
+    alive.sql("CREATE DATABASE racy")
+    alive.sql("CREATE TABLE racy.t (id INT AUTO_INCREMENT PRIMARY KEY, v INT)")
+    errors: list[tuple] = []
+    stop = threading.Event()
+
+    def writer() -> None:
+        with alive.connect() as c, c.cursor() as cur:
+            while not stop.is_set():
+                try:
+                    cur.execute("INSERT INTO racy.t (v) VALUES (1)")
+                except pymysql.err.MySQLError as e:
+                    errors.append(e.args)
+
+    threads = [threading.Thread(target=writer) for _ in range(3)]
+    for th in threads:
+        th.start()
+    try:
+        for _ in range(5):
+            alive.sql("DROP DATABASE racy")
+            alive.sql("CREATE DATABASE racy")
+            alive.sql("CREATE TABLE racy.t (id INT AUTO_INCREMENT PRIMARY KEY, v INT)")
+    finally:
+        stop.set()
+        for th in threads:
+            th.join()
+    assert errors, "the writers never met the drop"
+    assert {e[0] for e in errors} <= {1049, 1146}, errors[:5]
+    assert alive.sql("SELECT 1") == [(1,)]

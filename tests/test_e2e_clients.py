@@ -618,3 +618,22 @@ def test_sqlalchemy_orm_and_reflection(srv: NodeProcess) -> None:
     finally:
         engine.dispose()
 
+
+
+def test_user_functions_and_explain(srv: NodeProcess) -> None:
+    with srv.connect() as c, c.cursor() as cur:
+        cur.execute("SELECT USER(), CURRENT_USER(), SESSION_USER()")
+        user, current, session = cur.fetchone()
+        assert user.startswith("root@") and session == user
+        assert current.startswith("root@")
+        with pytest.raises(pymysql.err.MySQLError) as e:
+            cur.execute("EXPLAIN SELECT 1")
+        assert e.value.args[0] == 1235
+        cur.execute("SELECT 1")  # still serving
+        assert cur.fetchone() == (1,)
+
+
+def test_mariadb_status_command(srv: NodeProcess) -> None:
+    out = _mariadb(srv, "-e", "status")
+    assert out.returncode == 0, out.stderr
+    assert "Current user:" in out.stdout and "root@" in out.stdout

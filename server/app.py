@@ -15,12 +15,14 @@ from server import features
 from server.auth import DrlabIdentityProvider
 from server.connection import CAPABILITIES, DrlabConnection, _MimicSession
 from server.node import Node
+from server.protocol import Stream
 
 
 async def serve(node: Node, host: str, port: int, tls: ssl.SSLContext | None) -> None:
     DrlabConnection.node = node
     node.address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    mysql_mimic.server.Connection = DrlabConnection  # mysql-mimic looks the class up at connect time
+    mysql_mimic.server.Connection = DrlabConnection  # mysql-mimic looks the classes up at connect time
+    mysql_mimic.server.MysqlStream = Stream
     server = MysqlServer(
         session_factory=_MimicSession,
         capabilities=CAPABILITIES,

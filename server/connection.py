@@ -20,7 +20,14 @@ from mysql_mimic.types import Capabilities, ColumnType, ServerStatus
 
 from server import variables as sysvars
 from server.auth import AuthConnectionMixin
-from server.protocol import eof_packet, err_packet, infer_columns, ok_packet, read_execute, status_flags
+from server.protocol import (
+    eof_packet,
+    err_packet,
+    infer_columns,
+    ok_packet,
+    read_execute,
+    status_flags,
+)
 from server.session import Outcome, Session
 from sqlfront import statements as st
 from sqlfront.errors import SqlError

@@ -4,7 +4,9 @@ spliced into SQL text)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import ssl
 import struct
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
@@ -13,6 +15,7 @@ from typing import Any
 
 from mysql_mimic.charset import CharacterSet
 from mysql_mimic.results import ResultColumn
+from mysql_mimic.stream import MysqlStream
 from mysql_mimic.types import ColumnType, ServerStatus, uint_1, uint_2, uint_len
 
 from sqlfront.errors import SqlError
@@ -233,3 +236,53 @@ def _read_value(r: io.BytesIO, t: int, unsigned: bool) -> Any:
 
 
 __all__ = ["ok_packet", "eof_packet", "err_packet", "status_flags", "infer_columns", "read_execute", "uint_1"]
+
+
+class Stream:
+    """mysql-mimic's packet stream (a compiled class: wrapped, not subclassed) with a TLS upgrade
+    that keeps the client's early bytes."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._inner = MysqlStream(reader, writer)
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._inner, name)
+        if callable(value):
+            setattr(self, name, value)  # bound methods are stable: look them up once
+        return value
+
+    async def start_tls(self, context: ssl.SSLContext) -> None:
+        await start_tls(self._inner, context)
+
+
+async def start_tls(stream: Any, context: ssl.SSLContext) -> None:
+    """Upgrade a connection to TLS without losing the client's first TLS bytes.
+
+    A client may send its TLS ClientHello right behind the SSL request packet; the stream reader
+    has then already buffered it, and mysql-mimic's own upgrade (loop.start_tls alone) waits
+    forever for a ClientHello that never comes again. Those bytes are handed to the TLS protocol
+    once start_tls has installed it (it schedules connection_made; the feed is queued after it)."""
+    reader, writer = stream.reader, stream.writer
+    transport = writer.transport
+    loop = asyncio.get_running_loop()
+    pending = bytes(reader._buffer)
+    reader._buffer.clear()
+    upgrade = asyncio.ensure_future(
+        loop.start_tls(transport, transport.get_protocol(), context, server_side=True)
+    )
+    if pending:
+        await asyncio.sleep(0)  # start_tls runs up to its handshake wait, installing its protocol
+        loop.call_soon(_feed, transport.get_protocol(), pending)
+    new_transport = await upgrade
+    writer._transport = new_transport
+    reader._transport = new_transport
+
+
+def _feed(protocol: Any, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        buf = protocol.get_buffer(len(view))
+        n = min(len(buf), len(view))
+        buf[:n] = view[:n]
+        protocol.buffer_updated(n)
+        view = view[n:]

@@ -8,6 +8,7 @@ import ipaddress
 import shutil
 import socket
 import ssl
+import struct
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -531,3 +532,52 @@ def test_provider_without_mixin_fails_closed(monkeypatch: pytest.MonkeyPatch) ->
             _pymysql(srv.port, "root", ROOT_PW)
     finally:
         stop()
+
+
+def test_tls_node_many_connections(node_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Every TLS handshake completes, also when the ClientHello arrives with the SSL request."""
+    cert, key = _self_signed(tmp_path)
+    n = node_factory("tls", password=ROOT_PW, extra=["--tls-cert", cert, "--tls-key", key]).start()
+    for _ in range(30):
+        conn = pymysql.connect(host="127.0.0.1", port=n.port, user="root", password=ROOT_PW, connect_timeout=5,
+                               read_timeout=5, ssl={"ca": cert, "check_hostname": False})
+        try:
+            assert conn._secure
+            assert _query(conn, "SELECT 1") == ((1,),)
+        finally:
+            conn.close()
+
+
+def test_tls_client_hello_sent_with_the_ssl_request(node_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A ClientHello that arrives in the same segment as the SSL request still gets its answer
+    (the server must not lose bytes it read ahead while parsing the request)."""
+    cert, key = _self_signed(tmp_path)
+    n = node_factory("tls2", password=ROOT_PW, extra=["--tls-cert", cert, "--tls-key", key]).start()
+    sock = socket.create_connection(("127.0.0.1", n.port), timeout=5)
+    try:
+        header = sock.recv(4)
+        greeting_len = int.from_bytes(header[:3], "little")
+        while greeting_len:
+            greeting_len -= len(sock.recv(greeting_len))
+        caps = 0x00000200 | 0x00000800 | 0x00008000 | 0x00080000  # PROTOCOL_41 | SSL | SECURE_CONN | PLUGIN_AUTH
+        body = struct.pack("<IIB23x", caps, 1 << 24, 45)
+        ssl_request = len(body).to_bytes(3, "little") + b"\x01" + body
+        ctx = ssl.create_default_context(cafile=cert)
+        ctx.check_hostname = False
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = ctx.wrap_bio(incoming, outgoing, server_side=False)
+        with pytest.raises(ssl.SSLWantReadError):
+            tls.do_handshake()
+        sock.sendall(ssl_request + outgoing.read())  # one write: the server reads both at once
+        while True:
+            data = sock.recv(65536)  # times out (5 s) if the server lost the ClientHello
+            assert data, "server closed the connection"
+            incoming.write(data)
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                sock.sendall(outgoing.read())
+        assert tls.version() is not None
+    finally:
+        sock.close()

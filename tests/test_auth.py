@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mysql.connector
+import mysql_mimic.server
 import pymysql
 import pytest
 from cryptography import x509
@@ -29,6 +30,7 @@ from mysql_mimic.variables import GlobalVariables, SessionVariables
 
 from server.accounts import Accounts, caching_sha2_auth_string
 from server.auth import AuthConnection, DrlabIdentityProvider
+from server.protocol import Stream
 from sqlfront.accounts import parse_account_statement
 
 ROOT_PW = "r00t-Secret"
@@ -134,6 +136,7 @@ def _self_signed(tmp: Path) -> tuple[str, str]:
 def _start_server(
     version: str, ssl_ctx: ssl.SSLContext | None, default_plugin: str = "mysql_native_password"
 ) -> tuple[Server, Callable[[], None]]:
+    mysql_mimic.server.MysqlStream = Stream  # as server.app does: a TLS upgrade that loses no bytes
     accounts = _make_accounts()
     provider = DrlabIdentityProvider(accounts, default_plugin=default_plugin, rsa_key=_RSA_KEY)
     loop = asyncio.new_event_loop()

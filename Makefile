@@ -30,3 +30,7 @@ lint: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	bench/run
+
+.PHONY: bench-replication
+bench-replication: $(VENV)/.installed-test
+	$(PY) bench/replication.py

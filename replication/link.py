@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import os
+import socket
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -64,6 +65,7 @@ class Progress:
     caught_up_at: float = field(default_factory=time.time)
     throughput: float = 0.0  # bytes/s applied, smoothed
     record_bytes: float = 200.0  # average record size, smoothed
+    apply_delay: tuple[float, float] = (0.0, 0.0)  # (seconds from commit to apply, when) of the last batch
 
 
 class Link:
@@ -92,6 +94,7 @@ class Link:
         """Run the link in the background; ``caught_up`` resolves at ``target_lsn`` (or at the
         source's position when the link first reaches it). With ``fail_fast`` (a REPLICATE
         statement waiting on it) the first error ends the link instead of being retried."""
+        self.progress.hardened_lsn = self.db.applied_lsn  # what a restarted node recovered is on disk
         self._task = asyncio.create_task(self._main(target_lsn, fail_fast), name=f"link-{self.name}")
 
     async def stop(self) -> None:
@@ -102,11 +105,16 @@ class Link:
                 await self._task
             except (asyncio.CancelledError, Exception):
                 pass
+        conn = self._conn
+        if conn is not None and conn._sock is not None:  # end a long poll at once, not after its wait
+            try:
+                conn._sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         await asyncio.get_running_loop().run_in_executor(self._pool, self._close)
         self._pool.shutdown(wait=False)
         self.progress.connected = False
-        if not self.caught_up.done():
-            self.caught_up.cancel()
+        self._fail(LinkError(1317, "Replication was stopped before the copy caught up"))
 
     # -- the source connection ---------------------------------------------------------------------
     async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -191,6 +199,7 @@ class Link:
     def _fail(self, e: LinkError) -> None:
         if not self.caught_up.done():
             self.caught_up.set_exception(e)
+            self.caught_up.exception()  # retrieved: nobody may be waiting any more
 
     def _unrecoverable(self, reason: str) -> None:
         info = self.db.info
@@ -208,8 +217,11 @@ class Link:
                                 f"(GRANT REPLICATION ON {name}.* TO ...): {e}") from None
             raise
         db_id, state, role, epochs, first, last, _ = rows[0]
-        return {"id": int(db_id), "state": state, "role": role, "epochs": json.loads(epochs),
-                "first": int(first), "last": int(last)}
+        hello = {"id": int(db_id), "state": state, "role": role, "epochs": json.loads(epochs),
+                 "first": int(first), "last": int(last)}
+        p = self.progress
+        p.source_lsn, p.source_epoch, p.source_state = hello["last"], int(hello["epochs"][-1][0]), state
+        return hello
 
     async def _provision(self) -> int:
         """Copy a snapshot of the source, install it, and return the LSN to catch up to."""
@@ -256,6 +268,8 @@ class Link:
             db = self.db
             info = db.info
             after = db.applied_lsn
+            if target is not None and after >= target:
+                self._caught_up(db)
             sql = (f"DRLAB REPLICATION FETCH {quote_string(src_name)} ID {int(src.get('db_id', 0))} AFTER {after} "
                    f"EPOCH {epoch_at(info.epochs, after)} WAIT {FETCH_WAIT_MS} LIMIT {FETCH_LIMIT} "
                    f"HARDENED {p.hardened_lsn} FROM {quote_string(self.self_uri + '/' + self.name)}")
@@ -274,12 +288,16 @@ class Link:
             if db.applied_lsn >= p.source_lsn:
                 p.caught_up_at = time.time()
             if db.applied_lsn >= target:
-                p.phase = "streaming"
-                if db.info.state == "provisioning":
-                    db.info.state = "replicating"
-                    self.store.save(db.info)
-                if not self.caught_up.done():
-                    self.caught_up.set_result(None)
+                self._caught_up(db)
+
+    def _caught_up(self, db: Database) -> None:
+        """The copy reached its target: it is replicating, and a waiting REPLICATE may return."""
+        self.progress.phase = "streaming"
+        if db.info.state == "provisioning":
+            db.info.state = "replicating"
+            self.store.save(db.info)
+        if not self.caught_up.done():
+            self.caught_up.set_result(None)
 
     async def _apply(self, db: Database, records: list[tuple[int, bytes]]) -> bool:
         """Log first, then apply in one SQLite transaction; then harden per the durability.
@@ -289,6 +307,7 @@ class Link:
         ticket = self.store.log.append(db.info.id, records)
         self.progress.received_lsn = records[-1][0]
         db.apply_records(decoded)
+        self.progress.apply_delay = (time.time() - decoded[-1].ts, time.time())
         info = db.info
         new_epoch = any(r.epoch > info.epoch for r in decoded)
         p = self.progress

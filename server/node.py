@@ -114,6 +114,7 @@ class Resolver:
         d = self.node.store.get(dbn)
         if d is None:
             raise SqlError(1146, f"Table '{dbn}.{table}' doesn't exist")
+        self.node.check_readable(d)
         phys = self.node.physical_name(d, table)
         return quote(phys) if dbn == self.home else f"{quote(dbn)}.{quote(phys)}"
 
@@ -333,6 +334,14 @@ class Node:
         for listener in self.commit_listeners:
             listener(db, lsn)
 
+    def check_readable(self, db: Database) -> None:
+        if db.info.state in ("provisioning", "recovering", "unrecoverable"):
+            raise SqlError(
+                1290,
+                f"Database '{db.info.name}' is in state '{db.info.state}' and cannot be read"
+                + (f": {db.info.details}" if db.info.details else "; wait until it is replicating or online"),
+            )
+
     def check_writable(self, session: Session, db: Database) -> None:
         info = db.info
         if info.state != "online" or info.role != "master":
@@ -365,8 +374,6 @@ class Node:
                 session.warnings.append(_note(1008, f"Can't drop database '{name}'; database doesn't exist"))
                 return Outcome()
             raise SqlError(1008, f"Can't drop database '{name}'; database doesn't exist")
-        if db.info.state == "provisioning":
-            raise SqlError(1290, f"Database '{name}' is provisioning; stop the REPLICATE first")
         for listener in self.drop_listeners:
             await listener(name)
         await self.acquire_writer(db, session)

@@ -101,7 +101,8 @@ class Replication:
             await link.caught_up
         except BaseException as e:
             await self._unlink(cmd.db)
-            if node.store.get(cmd.db) is not None:
+            stopped = isinstance(e, LinkError) and e.code == 1317  # DROP DATABASE or shutdown: theirs to finish
+            if not stopped and node.store.get(cmd.db) is not None:
                 node.store.drop(cmd.db)
                 node.invalidate_plans()
             if isinstance(e, LinkError):
@@ -286,10 +287,11 @@ class Replication:
         p = link.progress
         parts = [p.phase]
         if p.phase == "snapshot":
-            parts.append(f"{p.bytes_copied / 1e6:.1f} of {p.bytes_total / 1e6:.1f} MB copied")
+            parts.append(f"{p.bytes_copied / 1e6:.1f} of {p.bytes_total / 1e6:.1f} MB copied" if p.bytes_total
+                         else "the source is taking it")
         elif p.phase == "catching up":
             parts.append(f"{p.records_copied} of {p.records_total} records applied")
-        if not p.connected:
+        if not p.connected and p.phase != "connecting":
             parts.append("source disconnected")
         if p.last_error:
             parts.append(p.last_error)
@@ -332,7 +334,7 @@ class Replication:
                 "replica_lsn": db.applied_lsn, "replica_hardened": p.hardened_lsn, "replica_epoch": db.info.epoch,
                 "replica_commits": p.applied_commits, "lsn_lag": lag, "volume_lag_mb": round(volume, 6),
                 "throughput_mbps": round(mbps, 3), "catchup_s": round(volume / mbps, 3) if mbps > 0 and lag else 0.0,
-                "lag_seconds": 0.0 if lag == 0 else round(time.time() - p.caught_up_at, 3),
+                "lag_seconds": round(_lag_seconds(lag, p), 3),
                 "phase": p.phase, "last_error": p.last_error, "bytes_copied": p.bytes_copied,
                 "bytes_total": p.bytes_total, "records_copied": p.records_copied, "records_total": p.records_total,
             })
@@ -366,6 +368,15 @@ LMV_COLUMNS = ["is_dr", "is_sync", "is_master", "database_name", "database_id", 
 REVERTED_COLUMNS = ["DATABASE_NAME", "LSN", "EPOCH", "COMMITTED_AT", "REVERTED_AT", "SOURCE_URI", "TABLE_NAME",
                     "OPERATION", "ROW_BEFORE", "ROW_AFTER"]
 MV_COLUMNS = [c for c in LMV_COLUMNS if c not in ("is_master", "database_id")]
+
+
+def _lag_seconds(lag: int, p: Any) -> float:
+    """Seconds behind the source: since the copy was last caught up while records wait, else the
+    commit-to-apply delay of the last batch (for a second; an idle link is 0)."""
+    if lag:
+        return time.time() - p.caught_up_at
+    delay, at = p.apply_delay
+    return max(delay, 0.0) if time.time() - at < 1.0 else 0.0
 
 
 def _time(ts: float) -> str:

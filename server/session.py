@@ -31,6 +31,7 @@ from sqlfront.ddl import (
 )
 from sqlfront.errors import SqlError, not_supported
 from sqlfront.lower import Lowered, lower, substitute, variables_in
+from sqlfront.redact import redact
 from storage.database import Database, quote
 
 if TYPE_CHECKING:
@@ -125,7 +126,7 @@ class Session:
         """Execute one statement (already split)."""
         self.stmt_time = datetime.now().replace(microsecond=0)
         self.stmt_started = time.time()
-        self.command, self.info = "Query", text[:100]
+        self.command, self.info = "Query", redact(text)[:100]
         if plan is not None:
             cmd = plan
         else:
@@ -613,12 +614,7 @@ class Session:
         self.node.accounts.check(self.user, self.host, priv, db or self.db, table)
 
     def _check_readable(self, db: Database) -> None:
-        if db.info.state in ("provisioning", "recovering", "unrecoverable"):
-            raise SqlError(
-                1290,
-                f"Database '{db.info.name}' is in state '{db.info.state}' and cannot be read"
-                + (f": {db.info.details}" if db.info.details else "; wait until it is replicating or online"),
-            )
+        self.node.check_readable(db)
 
     def _check_writable(self, db: Database) -> None:
         self.node.check_writable(self, db)

@@ -181,6 +181,11 @@ def _near(text: str, pos: int) -> str:
     return "".join(out).rstrip()
 
 
+def hide_source_password(text: str) -> str:
+    """A REPLICATE statement's text with its source password replaced by '***' (for display)."""
+    return _near(text, 0)
+
+
 def _error(text: str, pos: int, expected: str) -> SqlError:
     """A 1064 in MySQL's wording pointing at pos, followed by what the parser expected there."""
     base = parse_error(_near(text, pos), text.count("\n", 0, pos) + 1)

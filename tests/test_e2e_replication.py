@@ -274,3 +274,42 @@ def test_primary_with_two_secondaries(node_factory) -> None:  # type: ignore[no-
              == _checksums(c, "copy", "t")[0][1], what="both replicas converge")
     wait_for(lambda: _ext(a, "app")["AsyncSlaves"] == 2, what="two replicas listed")
     assert len(a.sql("SHOW REPLICATION STATUS")) == 2
+
+
+def _big(primary: NodeProcess, db: str = "app", batches: int = 20) -> None:
+    with primary.connect() as c, c.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {db}")
+        cur.execute(f"CREATE TABLE {db}.t (id INT PRIMARY KEY, pad TEXT)")
+        for k in range(batches):
+            cur.execute(f"INSERT INTO {db}.t VALUES " + ",".join(f"({k * 500 + i}, REPEAT('x', 500))" for i in range(500)))
+
+
+def test_provisioning_database_hides_password_refuses_reads_and_can_be_dropped(node_factory) -> None:  # type: ignore[no-untyped-def]
+    a = node_factory("a", password="pr0v-secret").start()
+    b = node_factory("b").start()
+    _big(a, batches=40)
+    errors: list[tuple] = []
+
+    def run() -> None:
+        try:
+            b.sql(f"REPLICATE DATABASE app FROM root:'pr0v-secret'@127.0.0.1:{a.port}")
+        except pymysql.err.MySQLError as e:
+            errors.append(e.args)
+
+    th = threading.Thread(target=run)
+    th.start()
+    row = wait_for(lambda: next((r for r in b.sql("SHOW FULL PROCESSLIST") if "REPLICATE" in str(r[7])), None),
+                   what="the REPLICATE statement in the process list")
+    assert "pr0v-secret" not in str(row) and "'***'" in row[7]
+    wait_for(lambda: ("app",) in b.sql("SHOW DATABASES"), what="provisioning database visible")
+    if _ext(b, "app")["State"] == "provisioning":
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            b.sql("SELECT COUNT(*) FROM t", "app")
+        assert e.value.args[0] == 1290 and "provisioning" in e.value.args[1]
+    b.sql("DROP DATABASE app")  # also while provisioning: the link stops, the copy goes
+    th.join(30)
+    assert not th.is_alive()
+    assert ("app",) not in b.sql("SHOW DATABASES")
+    if errors:  # the REPLICATE was still running when the database went
+        assert errors[0][0] == 1317
+    assert "pr0v-secret" not in b.log.read_text()

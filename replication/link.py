@@ -13,10 +13,12 @@ import asyncio
 import json
 import logging
 import os
+import queue
 import socket
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,7 +81,7 @@ class Link:
         self.on_reset = on_reset
         self.progress = Progress()
         self.caught_up: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"link-{name}")
+        self._worker = _Worker(f"link-{name}")
         self._conn: pymysql.connections.Connection | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -111,14 +113,16 @@ class Link:
                 conn._sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        await asyncio.get_running_loop().run_in_executor(self._pool, self._close)
-        self._pool.shutdown(wait=False)
+        # closed on the link's thread once its current call returns (a connect to a hung source may
+        # take until its timeout): stopping never waits for that
+        self._worker.submit(self._close)
+        self._worker.submit(None)
         self.progress.connected = False
         self._fail(LinkError(1317, "Replication was stopped before the copy caught up"))
 
     # -- the source connection ---------------------------------------------------------------------
     async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        return await asyncio.wrap_future(self._worker.submit(fn, *args))
 
     def _connect(self) -> None:
         src = self.source
@@ -339,3 +343,31 @@ def uri(source: dict[str, Any]) -> str:
 
 def _clean(msg: str) -> str:
     return msg.replace("\x1b", "")
+
+
+class _Worker:
+    """One daemon thread running a link's blocking client calls in order.
+
+    Not a ThreadPoolExecutor: the interpreter joins those at exit, so a call stuck on a hung source
+    would hold up the node's shutdown until its timeout."""
+
+    def __init__(self, name: str) -> None:
+        self._calls: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...], Future[Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        threading.Thread(target=self._run, name=name, daemon=True).start()
+
+    def submit(self, fn: Callable[..., Any] | None, *args: Any) -> Future[Any]:
+        """Queue a call (None ends the thread after the calls before it)."""
+        fut: Future[Any] = Future()
+        self._calls.put(None if fn is None else (fn, args, fut))
+        return fut
+
+    def _run(self) -> None:
+        while (call := self._calls.get()) is not None:
+            fn, args, fut = call
+            if fut.set_running_or_notify_cancel():
+                try:
+                    fut.set_result(fn(*args))
+                except BaseException as e:
+                    fut.set_exception(e)

@@ -260,12 +260,10 @@ class DrlabConnection(AuthConnectionMixin, Connection):
         elif cmd == COM_PROCESS_KILL:
             self.node.kill(session, int.from_bytes(body[:4], "little"), False)
             await self._send(ok_packet(0, 0, self._flags(), 0))
+        elif cmd == COM_CHANGE_USER:
+            await self._change_user(body)
         elif cmd == COM_RESET_CONNECTION:
-            session.rollback()
-            session.user_vars.clear()
-            session.vars = dict(self.node.globals.values)
-            session.warnings = []
-            self.stmts.clear()
+            self._reset_session()
             await self._send(ok_packet(0, 0, self._flags(), 0))
         elif cmd == COM_SET_OPTION:
             self.multi = body[:2] == b"\x00\x00"
@@ -274,6 +272,32 @@ class DrlabConnection(AuthConnectionMixin, Connection):
             raise SqlError(1047, f"Unknown command {cmd:#x}")
 
     # -- text protocol -----------------------------------------------------------------------------
+    async def _change_user(self, body: bytes) -> None:
+        """COM_CHANGE_USER: authenticate again (a failure closes the connection, as MySQL does),
+        then start afresh as the new user: no transaction, locks, variables or statements."""
+        session = self.drsession
+        self._reset_session()
+        for listener in self.node.close_listeners:  # FLUSH TABLES locks belong to the old login
+            listener(session)
+        await self.handle_change_user(body)
+        session.user, session.host = self.auth_user or "", self.auth_host or self.peer_host()
+        session.account_host = self.auth_account_host or "%"
+        session.db = None
+        if self.session.database:
+            try:
+                session.use(self.session.database)
+            except SqlError:
+                pass  # the OK is already sent: the session simply has no current database
+
+    def _reset_session(self) -> None:
+        """COM_RESET_CONNECTION's state: no transaction, fresh variables, no prepared statements."""
+        session = self.drsession
+        session.rollback()
+        session.user_vars.clear()
+        session.vars = dict(self.node.globals.values)
+        session.warnings = []
+        self.stmts.clear()
+
     async def _query(self, sql: str) -> None:
         node, session = self.node, self.drsession
         parts = st.split(sql) if self.multi and ";" in sql else [sql]

@@ -637,3 +637,25 @@ def test_mariadb_status_command(srv: NodeProcess) -> None:
     out = _mariadb(srv, "-e", "status")
     assert out.returncode == 0, out.stderr
     assert "Current user:" in out.stdout and "root@" in out.stdout
+
+
+def test_change_user_on_a_node(srv: NodeProcess) -> None:
+    with srv.connect() as c, c.cursor() as cur:
+        cur.execute("CREATE USER IF NOT EXISTS 'other'@'%' IDENTIFIED BY 'other-pw'")
+    conn = mysql.connector.connect(host=srv.host, port=srv.port, user="root", password=srv.password, use_pure=True)
+    try:
+        cur = conn.cursor()
+        cur.execute("SET @x = 5")
+        conn.cmd_change_user(username="other", password="other-pw")
+        cur = conn.cursor()
+        cur.execute("SELECT CURRENT_USER(), @x")
+        assert cur.fetchall() == [("other@%", None)]
+        with pytest.raises(mysql.connector.Error) as e:
+            conn.cmd_change_user(username="other", password="wrong")
+        assert e.value.errno == 1045
+    finally:
+        try:
+            conn.close()
+        except Exception:
+            pass
+    assert srv.sql("SELECT 1") == [(1,)]

@@ -214,7 +214,7 @@ class Node:
             cmd = parse_account_statement(text)
         if cmd is None:
             cmd = st.parse_statement(text)
-        if not isinstance(cmd, st.Dml) or not variables_in(cmd.ast):
+        if getattr(cmd, "cacheable", True) and (not isinstance(cmd, st.Dml) or not variables_in(cmd.ast)):
             self._remember(text, cmd)
         return cmd, None
 

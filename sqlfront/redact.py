@@ -12,7 +12,7 @@ _HEADS = ("replicate", "create", "alter", "set", "grant")
 
 def redact(text: str) -> str:
     """``text`` with the passwords of REPLICATE sources and account statements hidden."""
-    head = text.lstrip()[:9].lower()
+    head = text[:64].lstrip()[:9].lower()
     if not head.startswith(_HEADS):
         return text
     if head.startswith("replicate"):

@@ -18,28 +18,33 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import ClassVar
 
 from sqlfront.errors import SqlError
 
 
 @dataclass(frozen=True)
 class Hello:
+    cacheable: ClassVar[bool] = False  # each text names a position: never worth a parse-cache entry
     db: str
 
 
 @dataclass(frozen=True)
 class Snapshot:
+    cacheable: ClassVar[bool] = False  # each text names a position: never worth a parse-cache entry
     db: str
 
 
 @dataclass(frozen=True)
 class Chunk:
+    cacheable: ClassVar[bool] = False  # each text names a position: never worth a parse-cache entry
     snapshot: str
     offset: int
 
 
 @dataclass(frozen=True)
 class Fetch:
+    cacheable: ClassVar[bool] = False  # each text names a position: never worth a parse-cache entry
     db: str
     db_id: int
     after: int

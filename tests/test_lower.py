@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -62,6 +63,16 @@ class Resolver:
 
     def table(self, db: str | None, table: str) -> TableDef:
         return self.defs[self._key(db, table)]
+
+
+@pytest.fixture(autouse=True)
+def _no_converters() -> Iterator[None]:
+    """The lowering is checked on SQLite's own values: the typed converters server.node registers
+    (process-wide, once any test imports it) must not change what these tests read."""
+    saved = dict(sqlite3.converters)
+    sqlite3.converters.clear()
+    yield
+    sqlite3.converters.update(saved)
 
 
 @pytest.fixture()

@@ -154,7 +154,6 @@ class Node:
         self._attached: dict[int, set[str]] = {}
         self.extra_commands: dict[type, Callable[[Session, Any], Awaitable[Outcome]]] = {}
         self.commit_listeners: list[Callable[[Database, int], None]] = []
-        self.write_guards: list[Callable[[Session, Database], None]] = []
         self.extra_shows: dict[str, Callable[[Session, st.Show], Outcome]] = {}
         self.services: list[Any] = []  # background services with async start() / stop()
         self.parsers: list[Callable[[str], Any]] = []  # feature statement parsers: a command or None
@@ -347,12 +346,11 @@ class Node:
         if info.state != "online" or info.role != "master":
             raise SqlError(
                 1290,
-                f"Database '{info.name}' is read-only: it is an {info.role} in state '{info.state}'. "
+                f"Database '{info.name}' is read-only: it is {'an' if info.role[0] in 'aeiou' else 'a'} {info.role} "
+                f"in state '{info.state}'. "
                 "Only the replication apply path writes to it; write to the primary, or promote this "
                 "database with STOP REPLICATING.",
             )
-        for guard in self.write_guards:
-            guard(session, db)
 
     # -- databases ---------------------------------------------------------------------------------
     async def create_database(self, session: Session, name: str, if_not_exists: bool) -> Outcome:

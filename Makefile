@@ -34,3 +34,7 @@ bench: $(VENV)/.installed-test
 .PHONY: bench-replication
 bench-replication: $(VENV)/.installed-test
 	$(PY) bench/replication.py
+
+.PHONY: bench-failback
+bench-failback: $(VENV)/.installed-test
+	$(PY) bench/failback.py

@@ -131,6 +131,10 @@ class Replication:
             await link.stop()
             raise SqlError(e.code if e.code < 2000 else 1429, f"REPLICATE DATABASE {cmd.db} failed: {e}") from None
         mine = db.info.epochs
+        if hello["role"] != "master" or hello["state"] != "online":
+            await link.stop()
+            raise SqlError(1210, f"The source {uri(source)} is not a primary (role {hello['role']}, state "
+                           f"'{hello['state']}'); replicate differentially from the database's current primary")
         if not related(mine, hello["epochs"]):
             await link.stop()
             raise SqlError(1236, f"Database '{cmd.db}' shares no history with {uri(source)}: they were created "

@@ -82,6 +82,10 @@ class Store:
         records = [Record.decode(d) for n, d in self.log.records(db.info.id, lsn) if n <= db.applied_lsn]
         if db.applied_lsn > lsn and (not records or records[0].lsn != lsn + 1):
             raise HistoryGap(f"the local log starts after LSN {lsn}: the transactions to revert are not all in it")
+        ddl = any(op[0] == "sql" for r in records for op in r.ops)
+        if ddl and lsn > 0 and self.log.first_lsn(db.info.id) != 1:  # refused before anything is written
+            raise HistoryGap("the transactions to revert include DDL, and the local log does not go back to the "
+                             "database's creation to rebuild it")
         now = time.time()
         self.log.meta_put_many([
             (f"reverted:{db.info.id}:{r.lsn:020d}", msgpack.packb([now, source, db.info.name, r.encode()]))

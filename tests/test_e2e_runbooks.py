@@ -510,10 +510,7 @@ def test_lag_is_known_before_the_first_records_arrive(node_factory) -> None:  # 
         proxy.close()
 
 
-# -- refusals that must leave everything as it was (xfail: bugs found by this file, see the reasons) -------
-@pytest.mark.xfail(strict=True, reason="storage/store.py revert_to stores the reverted records and info.reverting before "
-                   "_rebuild finds it cannot rebuild a snapshot-provisioned copy (HistoryGap); the refusal leaves them "
-                   "set, so the view lists transactions that were not reverted and the node no longer starts")
+# -- refusals that must leave everything as it was ------------------------------------------------------
 def test_refused_ddl_revert_changes_nothing(node_factory) -> None:  # type: ignore[no-untyped-def]
     a, b = _copied(node_factory, "t (id INT PRIMARY KEY)")  # B's log starts at its snapshot
     b.sql("STOP REPLICATING big")  # a split brain: both sides take writes
@@ -525,13 +522,11 @@ def test_refused_ddl_revert_changes_nothing(node_factory) -> None:  # type: igno
     assert _states(b, ["big"]) == {"big": MASTER}
     assert b.sql("SHOW TABLES", "big") == [("t",), ("x",)]
     b.stop()
-    b.start()  # fails: the store finishes the "cut off" revert at start and raises HistoryGap
+    b.start()
     assert b.sql("SELECT COUNT(*) FROM information_schema.DRLAB_REVERTED_TRANSACTIONS") == [(0,)]
     assert b.sql("SHOW TABLES", "big") == [("t",), ("x",)]
 
 
-@pytest.mark.xfail(strict=True, reason="server/replication.py _differential accepts a source that is itself a replica "
-                   "(here of the local database): both copies end up read-only replicas of each other")
 def test_differential_from_a_replica_of_itself_is_refused(node_factory) -> None:  # type: ignore[no-untyped-def]
     # seed 000 step 11 run before step 8 (A still replicates from B): no side may be left without a primary
     a, b = _copied(node_factory, "t (id INT PRIMARY KEY)")

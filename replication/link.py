@@ -225,6 +225,7 @@ class Link:
                  "first": int(first), "last": int(last)}
         p = self.progress
         p.source_lsn, p.source_epoch, p.source_state = hello["last"], int(hello["epochs"][-1][0]), state
+        p.connected, p.last_error = True, ""
         return hello
 
     async def _provision(self) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -58,6 +59,7 @@ class Store:
         self.log.meta_put("next_db_id", str(next_id + 1).encode())
         info = DbInfo(id=next_id, name=name, **fields)  # type: ignore[arg-type]
         _remove(self._path(next_id))  # a stale file of a crashed create must not leak in
+        Path(str(self._path(next_id)) + ".base").unlink(missing_ok=True)
         db = self._open(info)
         self.save(info)
         self.databases[name] = db
@@ -68,7 +70,33 @@ class Store:
         its log is emptied, the file moved into place, and the database reopened at the snapshot's
         LSN. Returns the new Database object, which replaces ``db`` in the catalog."""
         self.log.drop(db.info.id)
+        base = self._base(db)
+        shutil.copyfile(snapshot, base)  # kept: the start a rebuild replays the log from
+        with open(base, "rb+") as f:
+            os.fsync(f.fileno())
         return self._swap(db, snapshot)
+
+    def _base(self, db: Database) -> Path:
+        """The snapshot a provisioned copy started from (its log begins right after it)."""
+        return Path(str(db.path) + ".base")
+
+    def _rebuild_start(self, db: Database, lsn: int) -> Path | None:
+        """The file a rebuild up to ``lsn`` starts from: None for an empty database (the log goes
+        back to the creation), the base snapshot when the log starts right after it."""
+        first = self.log.first_lsn(db.info.id)
+        if lsn == 0 or first == 1:
+            return None
+        base = self._base(db)
+        if base.exists():
+            conn = sqlite3.connect(str(base))
+            try:
+                base_lsn = conn.execute("SELECT applied_lsn FROM _drlab_state").fetchone()[0]
+            finally:
+                conn.close()
+            if base_lsn <= lsn and (first == 0 or first == base_lsn + 1):
+                return base
+        raise HistoryGap("the transactions to revert include DDL, and neither the local log nor the snapshot this "
+                         "copy was provisioned from reaches back far enough to rebuild it")
 
     # -- reverting a divergent suffix (WITH FORCE DIFFERENTIAL) -------------------------------------
     def revert_to(self, db: Database, lsn: int, source: str) -> tuple[Database, list[Record]]:
@@ -82,10 +110,8 @@ class Store:
         records = [Record.decode(d) for n, d in self.log.records(db.info.id, lsn) if n <= db.applied_lsn]
         if db.applied_lsn > lsn and (not records or records[0].lsn != lsn + 1):
             raise HistoryGap(f"the local log starts after LSN {lsn}: the transactions to revert are not all in it")
-        ddl = any(op[0] == "sql" for r in records for op in r.ops)
-        if ddl and lsn > 0 and self.log.first_lsn(db.info.id) != 1:  # refused before anything is written
-            raise HistoryGap("the transactions to revert include DDL, and the local log does not go back to the "
-                             "database's creation to rebuild it")
+        if any(op[0] == "sql" for r in records for op in r.ops):
+            self._rebuild_start(db, lsn)  # refused (HistoryGap) before anything is written
         now = time.time()
         self.log.meta_put_many([
             (f"reverted:{db.info.id}:{r.lsn:020d}", msgpack.packb([now, source, db.info.name, r.encode()]))
@@ -110,12 +136,13 @@ class Store:
         return db
 
     def _rebuild(self, db: Database, lsn: int) -> Database:
-        """Replay the log from its start up to ``lsn`` into a fresh file, and swap it in."""
-        if lsn > 0 and self.log.first_lsn(db.info.id) != 1:
-            raise HistoryGap("the transactions to revert include DDL, and the local log does not go back to the "
-                             "database's creation to rebuild it")
+        """Replay the log up to ``lsn`` into a fresh file (from the base snapshot of a provisioned
+        copy, else from nothing), and swap it in."""
+        start = self._rebuild_start(db, lsn)
         tmp = Path(str(db.path) + ".rebuild")
         _remove(tmp)
+        if start is not None:
+            shutil.copyfile(start, tmp)
         fresh = Database(tmp, db.info, self.log, self.configure)
         while fresh.applied_lsn < lsn:
             batch = [Record.decode(d) for n, d in self.log.records(db.info.id, fresh.applied_lsn, 1000) if n <= lsn]
@@ -150,6 +177,7 @@ class Store:
         self.log.drop(db.info.id)
         self.log.meta_put_many([(k, None) for k, _ in self.log.meta_items(f"reverted:{db.info.id}:")])
         _remove(db.path)
+        self._base(db).unlink(missing_ok=True)
 
     def rename(self, db: Database, new_name: str) -> None:
         self.databases.pop(db.info.name)

@@ -511,20 +511,47 @@ def test_lag_is_known_before_the_first_records_arrive(node_factory) -> None:  # 
 
 
 # -- refusals that must leave everything as it was ------------------------------------------------------
-def test_refused_ddl_revert_changes_nothing(node_factory) -> None:  # type: ignore[no-untyped-def]
-    a, b = _copied(node_factory, "t (id INT PRIMARY KEY)")  # B's log starts at its snapshot
+def test_ddl_revert_on_a_provisioned_copy(node_factory) -> None:  # type: ignore[no-untyped-def]
+    """B's log starts at its snapshot: the divergent DDL is undone by replaying from that snapshot."""
+    a, b = _copied(node_factory, "t (id INT PRIMARY KEY)")
+    a.sql("INSERT INTO t VALUES (1)", "big")
+    wait_for(lambda: b.sql("SELECT COUNT(*) FROM t", "big") == [(1,)], what="B caught up")
     b.sql("STOP REPLICATING big")  # a split brain: both sides take writes
     b.sql("CREATE TABLE x (i INT)", "big")
-    a.sql("INSERT INTO t VALUES (1)", "big")
-    with pytest.raises(pymysql.MySQLError) as e:
-        _differential(b, a, "big")
-    assert e.value.args[0] == 1236 and "Cannot revert" in e.value.args[1]  # refused, as documented
-    assert _states(b, ["big"]) == {"big": MASTER}
-    assert b.sql("SHOW TABLES", "big") == [("t",), ("x",)]
+    b.sql("INSERT INTO t VALUES (2)", "big")
+    a.sql("INSERT INTO t VALUES (3)", "big")
+    _differential(b, a, "big")
+    assert _states(b, ["big"]) == {"big": REPLICA}
+    assert b.sql("SHOW TABLES", "big") == [("t",)]
+    assert b.sql("SELECT id FROM t ORDER BY id", "big") == [(1,), (3,)]
+    ops = b.sql("SELECT OPERATION FROM information_schema.DRLAB_REVERTED_TRANSACTIONS ORDER BY LSN")
+    assert [o[0] for o in ops] == ["DDL", "DDL", "INSERT"]  # the CREATE TABLE (table and catalog), the row
     b.stop()
-    b.start()
-    assert b.sql("SELECT COUNT(*) FROM information_schema.DRLAB_REVERTED_TRANSACTIONS") == [(0,)]
-    assert b.sql("SHOW TABLES", "big") == [("t",), ("x",)]
+    b.start()  # nothing is left pending
+    a.sql("INSERT INTO t VALUES (4)", "big")
+    wait_for(lambda: b.sql("SELECT id FROM t ORDER BY id", "big") == [(1,), (3,), (4,)], what="streams on after restart")
+
+
+def test_refused_revert_changes_nothing(node_factory) -> None:  # type: ignore[no-untyped-def]
+    """C's copy began at a snapshot of B taken after B and A had split: C cannot revert that far."""
+    a, b = _copied(node_factory, "t (id INT PRIMARY KEY)")
+    c = node_factory("c").start()
+    a.sql("INSERT INTO t VALUES (1)", "big")
+    wait_for(lambda: b.sql("SELECT COUNT(*) FROM t", "big") == [(1,)], what="B caught up")
+    b.sql("STOP REPLICATING big")
+    b.sql("INSERT INTO t VALUES (2)", "big")  # B's own epoch
+    a.sql("INSERT INTO t VALUES (3)", "big")  # A goes on in the old one
+    c.sql(f"REPLICATE DATABASE big FROM root@127.0.0.1:{b.port}")
+    c.sql("STOP REPLICATING big")
+    with pytest.raises(pymysql.MySQLError) as e:
+        _differential(c, a, "big")
+    assert e.value.args[0] == 1236 and "Cannot revert" in e.value.args[1]
+    assert _states(c, ["big"]) == {"big": MASTER}
+    assert c.sql("SELECT id FROM t ORDER BY id", "big") == [(1,), (2,)]
+    c.stop()
+    c.start()
+    assert c.sql("SELECT COUNT(*) FROM information_schema.DRLAB_REVERTED_TRANSACTIONS") == [(0,)]
+    assert c.sql("SELECT id FROM t ORDER BY id", "big") == [(1,), (2,)]
 
 
 def test_differential_from_a_replica_of_itself_is_refused(node_factory) -> None:  # type: ignore[no-untyped-def]

@@ -1,5 +1,6 @@
 """Crash durability: writers commit while the node is SIGKILLed at a random moment; after a restart every
-acknowledged row is there and no transaction is partial. Three rounds on the same data directory."""
+acknowledged row is there and no transaction is partial. Three rounds on the same data directory, two
+writers on two databases (whose records interleave in the one log)."""
 
 from __future__ import annotations
 
@@ -28,11 +29,11 @@ class Log:
     error: BaseException | None = None
 
 
-def _writer(n: NodeProcess, wid: int, base: int, stop: threading.Event, log: Log, multi: bool) -> None:
+def _writer(n: NodeProcess, wid: int, base: int, stop: threading.Event, log: Log, multi: bool, db: str) -> None:
     """Writer `wid` uses ids base + wid + 4k: single autocommit rows, then a transaction of a pair of rows
     sharing a txn id (as separate statements, or as one multi-statement text when `multi`)."""
     try:
-        conn = n.connect(database="dur", client_flag=CLIENT.MULTI_STATEMENTS, connect_timeout=5, read_timeout=10,
+        conn = n.connect(database=db, client_flag=CLIENT.MULTI_STATEMENTS, connect_timeout=5, read_timeout=10,
                          write_timeout=10)
     except pymysql.err.MySQLError as e:
         log.error = e
@@ -86,8 +87,10 @@ def test_sigkill_loses_no_acknowledged_write(node_factory) -> None:  # type: ign
     seed = rng.randrange(1 << 30)
     rng.seed(seed)
     n = node_factory("dur", password=PW).start()
-    n.sql("CREATE DATABASE dur")
-    n.sql("CREATE TABLE t (id BIGINT PRIMARY KEY, txn BIGINT NULL, payload VARCHAR(40), KEY (txn))", "dur")
+    dbs = ["dur", "dur2"]  # writer 0 writes the lower database id while the higher one also has records
+    for db in dbs:
+        n.sql(f"CREATE DATABASE {db}")
+        n.sql("CREATE TABLE t (id BIGINT PRIMARY KEY, txn BIGINT NULL, payload VARCHAR(40), KEY (txn))", db)
     all_acked_rows: set[int] = set()
     all_acked_txns: set[int] = set()
     all_sent: set[int] = set()
@@ -95,7 +98,7 @@ def test_sigkill_loses_no_acknowledged_write(node_factory) -> None:  # type: ign
     for rnd in range(ROUNDS):
         stop = threading.Event()
         logs = [Log() for _ in range(2)]
-        threads = [threading.Thread(target=_writer, args=(n, w, base, stop, logs[w], w == 1), daemon=True)
+        threads = [threading.Thread(target=_writer, args=(n, w, base, stop, logs[w], w == 1, dbs[w]), daemon=True)
                    for w in range(2)]
         for t in threads:
             t.start()
@@ -117,7 +120,7 @@ def test_sigkill_loses_no_acknowledged_write(node_factory) -> None:  # type: ign
         assert acked_now > 0
 
         n.start()
-        rows = n.sql("SELECT id, txn FROM t", "dur")
+        rows = [r for db in dbs for r in n.sql("SELECT id, txn FROM t", db)]
         ids = {r[0] for r in rows}
         missing_rows = sorted(all_acked_rows - ids)
         assert not missing_rows, f"round {rnd}: acknowledged rows lost after SIGKILL: {missing_rows[:20]} (seed {seed})"

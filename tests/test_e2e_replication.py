@@ -317,3 +317,17 @@ def test_provisioning_database_hides_password_refuses_reads_and_can_be_dropped(n
         os.kill(a.proc.pid, signal.SIGCONT)
     assert ("app",) not in b.sql("SHOW DATABASES")
     assert "pr0v-secret" not in b.log.read_text()
+
+
+def test_two_databases_interleaved(pair) -> None:  # type: ignore[no-untyped-def]
+    """Commits of two databases interleave in one log; each replica database gets all of its own."""
+    a, b = pair
+    _populate(a, "one", rows=3)
+    _populate(a, "two", rows=3)
+    _replicate(b, a, "one")
+    _replicate(b, a, "two")
+    for i in range(20):  # the lower database id writes after the higher one has records, and back
+        a.sql(f"INSERT INTO t (v) VALUES ('one-{i}')", "one")
+        a.sql(f"INSERT INTO t (v) VALUES ('two-{i}')", "two")
+    wait_for(lambda: _caught_up(a, b, "one") and _caught_up(a, b, "two"), what="both databases converge")
+    assert b.sql("SELECT COUNT(*) FROM t", "one") == [(23,)]

@@ -3,12 +3,13 @@ services on the node. One place, so the process wiring does not grow with every 
 
 from __future__ import annotations
 
-from server import locks, pipelines, replication
+from server import aggregators, locks, pipelines, replication
 from server.node import Node
 
 
 def install(node: Node) -> None:
     """Register every feature on ``node`` (before it starts serving)."""
     replication.install(node)
+    aggregators.install(node)
     locks.install(node)
     pipelines.install(node)

@@ -238,6 +238,8 @@ def _parse_show(rest: str) -> Show:
         return Show("replication_status")
     if head == "database" and low[1:] == ["status"]:
         return Show("database_status")
+    if head in ("aggregators", "leaves") and low[1:] in ([], ["extended"]):
+        return Show(head, extended=low[1:] == ["extended"])
     if head in ("master", "slave", "binary") or head == "replica":
         return Show("empty")
     raise not_supported("SHOW " + " ".join(words[:2]).upper())

@@ -659,3 +659,22 @@ def test_change_user_on_a_node(srv: NodeProcess) -> None:
         except Exception:
             pass
     assert srv.sql("SELECT 1") == [(1,)]
+
+
+def test_show_aggregators_one_node_cluster(srv: NodeProcess) -> None:
+    with srv.connect() as c, c.cursor(pymysql.cursors.DictCursor) as cur:
+        cur.execute("SHOW AGGREGATORS")
+        rows = cur.fetchall()
+        assert len(rows) == 1
+        r = rows[0]
+        assert list(r)[:3] == ["Host", "Port", "State"]
+        assert (r["Host"], r["Port"], r["State"], r["Master_Aggregator"], r["Role"]) == (
+            "127.0.0.1", srv.port, "online", 1, "Leader")
+        cur.execute("SHOW AGGREGATORS EXTENDED")
+        assert "Availability_Group" in cur.fetchone()
+        cur.execute("SELECT HOST, PORT, MASTER_AGGREGATOR FROM information_schema.AGGREGATORS")
+        assert cur.fetchall() == [{"HOST": "127.0.0.1", "PORT": srv.port, "MASTER_AGGREGATOR": 1}]
+        cur.execute("SHOW LEAVES")
+        assert cur.fetchall() == ()
+        cur.execute("SHOW VARIABLES LIKE 'consensus%'")
+        assert {r["Variable_name"] for r in cur.fetchall()} == {"consensus_enabled", "consensus_election_timeout"}

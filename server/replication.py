@@ -188,11 +188,14 @@ class Replication:
     def reverted_rows(self, node: Node, session: Session) -> list[tuple[Any, ...]]:
         rows = []
         for at, source, name, rec in node.store.reverted():
+            ddl = [op[1] for op in rec.ops if op[0] == "sql"]
+            if ddl:  # one row for the statements a DDL (or a pipeline's bookkeeping) ran
+                rows.append((name, rec.lsn, rec.epoch, _time(rec.ts), _time(at), source, None, "DDL", None,
+                             ";\n".join(ddl)))
             for op in rec.ops:
-                kind = {"i": "INSERT", "d": "DELETE", "u": "UPDATE", "sql": "DDL"}[op[0]]
-                if kind == "DDL":
-                    rows.append((name, rec.lsn, rec.epoch, _time(rec.ts), _time(at), source, None, kind, None, op[1]))
+                if op[0] == "sql":
                     continue
+                kind = {"i": "INSERT", "d": "DELETE", "u": "UPDATE"}[op[0]]
                 cols = rec.cols[op[1]]
                 before = op[4] if kind == "UPDATE" else op[3] if kind == "DELETE" else None
                 after = op[5] if kind == "UPDATE" else op[3] if kind == "INSERT" else None

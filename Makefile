@@ -3,7 +3,7 @@ PY := $(VENV)/bin/python
 PORT ?= 3306
 DATA ?= ./data
 
-.PHONY: run test bench lint install
+.PHONY: run test test-unit test-e2e bench lint install
 
 $(VENV)/.installed-run: pyproject.toml
 	python3 -m venv $(VENV)
@@ -22,8 +22,15 @@ install: $(VENV)/.installed-run
 run: $(VENV)/.installed-run
 	$(VENV)/bin/drlab node --data $(DATA) --host 127.0.0.1 --port $(PORT)
 
+# test-unit: seconds, no processes; test-e2e: real node processes on loopback. CI runs `make test`, both.
 test: $(VENV)/.installed-test
 	$(PY) -m pytest -q tests
+
+test-unit: $(VENV)/.installed-test
+	$(PY) -m pytest -q tests/unit
+
+test-e2e: $(VENV)/.installed-test
+	$(PY) -m pytest -q tests/e2e
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .

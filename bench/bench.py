@@ -19,15 +19,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lab.harness import NodeProcess, free_port  # noqa: E402
+
 PW = "bench-Pw1"
 WORKLOADS = ["oltp_point_select", "oltp_read_write", "oltp_insert"]
 MODES = ["auto", "disable"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_port(port: int, proc: subprocess.Popen, timeout: float) -> None:
@@ -82,20 +80,11 @@ class Drlab(Server):
     name = "drlab"
 
     def __init__(self, tmp: Path) -> None:
-        self.port = free_port()
-        self.log = tmp / "drlab.log"
-        cmd = [sys.executable, "-m", "server", "node", "--data", str(tmp / "drlab-data"), "--host", "127.0.0.1",
-               "--port", str(self.port), "--name", "bench", "--root-password", PW]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=open(self.log, "w"), text=True)
-        deadline = time.monotonic() + 30
-        assert self.proc.stdout is not None
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if "ready" in line:
-                return
-            if not line and self.proc.poll() is not None:
-                break
-        raise RuntimeError(f"drlab did not start: {self.log.read_text()[-2000:]}")
+        self.node = NodeProcess(tmp / "drlab-data", name="bench", password=PW).start(timeout=30)
+        self.port, self.log = self.node.port, self.node.log
+
+    def stop(self) -> None:
+        self.node.stop(timeout=30)
 
 
 class Mysqld(Server):

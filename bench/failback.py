@@ -40,8 +40,7 @@ import pymysql
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import NodeProcess  # noqa: E402
-from tests.test_e2e_runbooks import LoopbackProxy  # noqa: E402 - counts the bytes a node sends back
+from lab.harness import LoopbackProxy, NodeProcess  # noqa: E402 - LoopbackProxy counts the bytes a node sends
 
 DB = "bench"
 

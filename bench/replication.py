@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import bench as sysbench_bench  # noqa: E402 - bench/bench.py, next to this script
-from tests.conftest import NodeProcess  # noqa: E402
+from lab.harness import NodeProcess  # noqa: E402
 
 PAD = "p" * 60
 MARKER_EVERY = 0.010

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pymysql
 import pytest
 
-from tests.conftest import NodeProcess, wait_for
-from tests.test_e2e_replication import _caught_up, _ext, _populate, _replicate
+from lab.harness import NodeProcess, wait_for
+from tests.e2e.test_replication import _caught_up, _ext, _populate, _replicate
 
 
 def _status(n: NodeProcess) -> dict:

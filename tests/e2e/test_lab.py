@@ -15,8 +15,8 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from server import lab as labmod
-from tests.conftest import ROOT, wait_for
+from lab import local as labmod
+from lab.harness import ROOT, wait_for
 
 
 class LabRunner:
@@ -28,7 +28,7 @@ class LabRunner:
         self.env = {k: v for k, v in os.environ.items() if k not in ("DRLAB_ROOT_PASSWORD", "DRLAB_LAB_DIR")}
 
     def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "server", "lab", "--dir", str(self.dir), *args],
+        return subprocess.run([sys.executable, "-m", "lab", "lab", "--dir", str(self.dir), *args],
                               cwd=self.tmp, capture_output=True, text=True, timeout=timeout, env=self.env)
 
     def up(self, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -203,7 +203,7 @@ RUNBOOKS = ROOT / "examples" / "runbooks"
 
 
 def runbook(lab: LabRunner, path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "server", "runbook", str(path), "--lab", str(lab.dir),
+    return subprocess.run([sys.executable, "-m", "lab", "runbook", str(path), "--lab", str(lab.dir),
                            "--first-address", lab.first, *extra], cwd=lab.tmp, capture_output=True, text=True,
                           timeout=180, env=lab.env)
 

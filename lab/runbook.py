@@ -20,8 +20,8 @@ from typing import Any
 
 import pymysql
 
-from server import lab as labmod
-from server import ping
+from lab import client as ping
+from lab import local as labmod
 
 ACTIONS = ("sql", "kill", "start", "stop", "pause", "resume", "repoint", "sleep", "wait", "check", "app")
 NODE_ACTIONS = ("kill", "start", "stop", "pause", "resume", "repoint")

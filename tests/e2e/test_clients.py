@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from pymysql.constants import CLIENT
 from sqlalchemy import orm
 
-from tests.conftest import NodeProcess
+from lab.harness import NodeProcess
 
 PW = "e2e-Pw_1"
 MARIADB = shutil.which("mariadb") or "/usr/bin/mariadb"

@@ -9,7 +9,7 @@ import threading
 import pymysql
 import pytest
 
-from tests.conftest import NodeProcess, wait_for
+from lab.harness import NodeProcess, wait_for
 
 
 def _checksums(n: NodeProcess, db: str, tables: str) -> list[tuple]:
@@ -137,7 +137,7 @@ def test_password_never_shown(node_factory) -> None:  # type: ignore[no-untyped-
 def test_replicate_failures_leave_nothing_behind(pair, source: str, code: int) -> None:  # type: ignore[no-untyped-def]
     a, b = pair
     _populate(a, rows=1)
-    from tests.conftest import free_port
+    from lab.harness import free_port
 
     src = source.format(port=a.port, dead=free_port())
     with pytest.raises(pymysql.err.MySQLError) as e:

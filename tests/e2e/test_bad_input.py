@@ -13,7 +13,7 @@ import mysql.connector
 import pymysql
 import pytest
 
-from tests.conftest import NodeProcess
+from lab.harness import NodeProcess
 
 PW = "bad-Input_pw"
 

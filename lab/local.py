@@ -27,7 +27,8 @@ from typing import Any
 import pymysql
 import yaml
 
-from server import ping
+from lab import client as ping
+from lab.harness import node_command
 
 LAB_DIR_ENV = "DRLAB_LAB_DIR"
 
@@ -158,7 +159,7 @@ def read_compose(path: Path) -> dict[str, Any]:
 
 def plan(compose: dict[str, Any], lab_dir: Path, compose_file: str, first_address: str) -> Lab:
     """The lab for a compose file: its drlab node services and its `drlab sql` setup services."""
-    from server.cli import build_parser
+    from lab.cli import build_parser
 
     parser = build_parser()
     lab = Lab(lab_dir, compose_file)
@@ -251,7 +252,7 @@ def spawn(lab: Lab, s: Service, password: str) -> int:
     env.pop("DRLAB_HOST_MAP", None)
     log = open(lab.log_file(s), "ab")
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "server", "node", *s.argv], stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(node_command(*s.argv), stdin=subprocess.DEVNULL,
                                 stdout=log, stderr=log, env=env, start_new_session=True, cwd=lab.dir)
     finally:
         log.close()
@@ -308,14 +309,14 @@ def _wait_gone(pid: int, timeout: float) -> bool:
 # -- setup -----------------------------------------------------------------------------------------
 def run_setup(lab: Lab, password: str, out: Any) -> bool:
     """Run the one-shot setup services' statements; False on an unexpected error."""
-    from server.cli import _sql_batches, build_parser
+    from lab.cli import build_parser, sql_batches
 
     ok = True
     hosts = lab.host_map()
     for name, argv in lab.setup.items():
         try:
             args = build_parser().parse_args(["sql", *argv])
-            batches = _sql_batches(args.items)
+            batches = sql_batches(args.items)
         except (SystemExit, ValueError) as e:
             print(f"setup {name}: not a valid drlab sql command ({e})", file=out)
             ok = False

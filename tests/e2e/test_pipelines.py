@@ -10,7 +10,7 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from tests.conftest import NodeProcess, wait_for
+from lab.harness import NodeProcess, wait_for
 
 CSV = "FIELDS TERMINATED BY ',' LINES TERMINATED BY '\\n'"
 

@@ -10,12 +10,12 @@ import urllib.request
 
 import pytest
 
+from lab.harness import ROOT, free_port
 from server.cli import load_host_map
-from tests.conftest import ROOT, free_port
 
 
 def drlab(*args: str, env: dict[str, str] | None = None, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "server", *args], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "lab", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout, env=env)
 
 

@@ -8,9 +8,9 @@ import shlex
 import pytest
 import yaml
 
-from server.cli import build_parser
-from server.lab import command_argv, interpolate
-from tests.conftest import ROOT
+from lab.cli import build_parser
+from lab.harness import ROOT
+from lab.local import command_argv, interpolate
 
 COMPOSE = ROOT / "docker-compose.yml"
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pymysql
 from pymysql.constants import CLIENT
 
-from tests.conftest import NodeProcess, wait_for
+from lab.harness import NodeProcess, wait_for
 
 PW = "dur-Pw"
 ROUNDS = 3

@@ -8,7 +8,6 @@ checksums agree, and no acknowledged write is missing from A.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections import Counter
@@ -19,9 +18,9 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from tests.conftest import NodeProcess, wait_for
-from tests.test_e2e_pipelines import CSV, rows_csv, write_csv
-from tests.test_e2e_replication import _checksums, _ext
+from lab.harness import LoopbackProxy, NodeProcess, wait_for
+from tests.e2e.test_pipelines import CSV, rows_csv, write_csv
+from tests.e2e.test_replication import _checksums, _ext
 
 MASTER = ("master", "online")
 REPLICA = ("async replica", "replicating")
@@ -373,58 +372,6 @@ def test_blog_scenario_2_rolling_upgrade(node_factory) -> None:  # type: ignore[
 
 
 # -- catch-up progress ------------------------------------------------------------------------------------
-class LoopbackProxy:
-    """A TCP proxy to a node on loopback that counts the bytes the node sends back (``received``).
-    With ``hold``, the node's answer to the first request containing those bytes is held back
-    until ``release`` is set (``held`` tells it is). bench/failback.py counts with it too."""
-
-    def __init__(self, port: int, hold: bytes | None = None) -> None:
-        self.target, self.hold = port, hold
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.received = 0
-        self.held, self.release = threading.Event(), threading.Event()
-        if hold is None:
-            self.release.set()
-        self._mu = threading.Lock()
-        self._socks: list[socket.socket] = [self.server]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self.target))
-            self._socks += [client, upstream]
-            asked = threading.Event()
-            for src, dst, answers in ((client, upstream, False), (upstream, client, True)):
-                threading.Thread(target=self._pump, args=(src, dst, asked, answers), daemon=True).start()
-
-    def _pump(self, src: socket.socket, dst: socket.socket, asked: threading.Event, answers: bool) -> None:
-        try:
-            while data := src.recv(1 << 18):
-                if not answers and self.hold is not None and self.hold in data:
-                    asked.set()
-                if answers:
-                    with self._mu:
-                        self.received += len(data)
-                    if asked.is_set() and not self.release.is_set():
-                        self.held.set()
-                        self.release.wait(30)
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            dst.close()
-
-    def close(self) -> None:
-        self.release.set()
-        for s in self._socks:
-            s.close()
-
-
 def _copied(node_factory, table: str, extra: str = "") -> tuple[NodeProcess, NodeProcess]:  # type: ignore[no-untyped-def]
     """A creates ``big`` with ``table``; B replicates it."""
     a, b = node_factory("a").start(), node_factory("b").start()

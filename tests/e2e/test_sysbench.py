@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import NodeProcess
+from lab.harness import NodeProcess
 
 PW = "sb-Pw"
 SYSBENCH = shutil.which("sysbench")

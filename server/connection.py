@@ -1,7 +1,11 @@
 """The MySQL connection: mysql-mimic's handshake and auth, then drlab's own command phase.
 
 mysql-mimic's command handlers drop affected rows, status flags and multi-statement results and
-splice prepared-statement parameters into SQL text; every command is handled here instead.
+splice prepared-statement parameters into SQL text; every command is handled here instead. Its
+handshake-response and COM_CHANGE_USER decoders loop forever on a string without its NUL, so those
+packets are decoded by server.protocol. Before login a connection is limited: `max_connections`
+(one more for an account with SUPER), `connect_timeout` seconds to finish the handshake, and packets
+of at most PRE_AUTH_MAX_PACKET bytes.
 """
 
 from __future__ import annotations
@@ -15,16 +19,20 @@ from typing import Any
 from mysql_mimic import context, packets
 from mysql_mimic.connection import Connection
 from mysql_mimic.constants import KillKind
+from mysql_mimic.packets import SSLRequest
 from mysql_mimic.stream import ConnectionClosed
 from mysql_mimic.types import Capabilities, ColumnType, ServerStatus
 
 from server import variables as sysvars
 from server.auth import AuthConnectionMixin
 from server.protocol import (
+    PacketTooLarge,
     eof_packet,
     err_packet,
     infer_columns,
     ok_packet,
+    parse_change_user,
+    parse_handshake_response,
     read_execute,
     status_flags,
 )
@@ -52,6 +60,10 @@ CAPABILITIES = (
     | Capabilities.CLIENT_INTERACTIVE
     | Capabilities.CLIENT_IGNORE_SPACE
 )
+
+ER_CON_COUNT = 1040
+ER_HANDSHAKE = 1043
+ER_NET_PACKET_TOO_LARGE = 1153
 
 COM_QUIT, COM_INIT_DB, COM_QUERY, COM_FIELD_LIST, COM_STATISTICS = 0x01, 0x02, 0x03, 0x04, 0x09
 COM_PROCESS_KILL, COM_PING, COM_CHANGE_USER, COM_RESET_CONNECTION = 0x0C, 0x0E, 0x11, 0x1F
@@ -102,39 +114,76 @@ class DrlabConnection(AuthConnectionMixin, Connection):
     session: Any
     drsession: Session
 
-    _initial_db_error: SqlError | None = None
+    _login_refused: SqlError | None = None
+    _logged_in = False
 
     def ok(self, **kwargs: Any) -> bytes:
         """The OK that ends authentication (mysql-mimic's auth is the only caller). Like MySQL, an
-        unknown or forbidden initial database is refused here, with ERR 1049/1044 instead of the OK."""
-        db = self.session.database
-        if db and db.lower() != "information_schema":
-            try:
-                if self.node.store.get(db) is None:
+        unknown or forbidden initial database is refused here, with ERR 1049/1044 instead of the OK,
+        and so is a login into the extra connection beyond max_connections without SUPER (1040)."""
+        node, user, host = self.node, self.auth_user or "", self.auth_host or self.peer_host()
+        try:
+            if (not self._logged_in and len(node.clients) > int(node.globals.values["max_connections"])
+                    and not node.accounts.has_privilege(user, host, "SUPER")):
+                node.stats["Connection_errors_max_connections"] += 1
+                raise SqlError(ER_CON_COUNT, "Too many connections")
+            db = self.session.database
+            if db and db.lower() != "information_schema":
+                if node.store.get(db) is None:
                     raise SqlError(1049, f"Unknown database '{db}'")
-                self.node.accounts.check(self.auth_user or "", self.auth_host or self.peer_host(), "USAGE", db)
-            except SqlError as e:
-                self._initial_db_error = e
-                return err_packet(e)
+                node.accounts.check(user, host, "USAGE", db)
+        except SqlError as e:
+            self._login_refused = e
+            return err_packet(e)
         return super().ok(**kwargs)
 
     async def _start(self) -> None:
         context.connection_id.set(self.connection_id)
-        # the greeting's and the auth OK's status: autocommit on (drivers read it from there)
-        if self.node.globals.values.get("autocommit", 1):
-            self.status_flags = ServerStatus.SERVER_STATUS_AUTOCOMMIT
+        node = self.node
+        clients = node.clients
+        clients.add(self)
         try:
-            await self.connection_phase()
+            await self._serve()
+        finally:
+            clients.discard(self)
+
+    async def _serve(self) -> None:
+        node = self.node
+        if len(node.clients) > int(node.globals.values["max_connections"]) + 1:
+            # even the extra connection kept for an account with SUPER is taken: refused before the greeting
+            node.stats["Connection_errors_max_connections"] += 1
+            await self._send_and_close(SqlError(ER_CON_COUNT, "Too many connections"))
+            return
+        # the greeting's and the auth OK's status: autocommit on (drivers read it from there)
+        if node.globals.values.get("autocommit", 1):
+            self.status_flags = ServerStatus.SERVER_STATUS_AUTOCOMMIT
+        timeout = int(node.globals.values["connect_timeout"])
+        try:
+            async with asyncio.timeout(timeout):
+                await self.connection_phase()
         except (ConnectionClosed, asyncio.IncompleteReadError, ConnectionError):
+            return
+        except TimeoutError:
+            logger.info("handshake of connection %s not finished within connect_timeout", self.connection_id)
+            await self._send_and_close(SqlError(
+                ER_HANDSHAKE, f"Bad handshake: not completed within connect_timeout ({timeout} s); "
+                              "a slow client can be given longer with SET GLOBAL connect_timeout"))
             return
         except asyncio.CancelledError:
             raise
+        except PacketTooLarge as e:
+            await self._send_and_close(SqlError(
+                ER_HANDSHAKE, f"Bad handshake: a packet larger than {e.limit} bytes before login"))
+            return
+        except SqlError as e:  # a malformed handshake response: answer, then close
+            await self._send_and_close(e)
+            return
         except Exception as e:  # a garbled handshake: answer, then close
-            await self._send(err_packet(SqlError(1043, f"Bad handshake: {e}")))
+            await self._send_and_close(SqlError(ER_HANDSHAKE, f"Bad handshake: {e}"))
             return
-        if self._initial_db_error is not None:  # already answered with ERR instead of OK
+        if self._login_refused is not None:  # already answered with ERR instead of OK
             return
-        node = self.node
+        self._logged_in = True
         self.drsession = session = node.new_session(self.connection_id)
         node.connections[self.connection_id] = self
         session.user = self.auth_user or self.session.username or ""
@@ -166,36 +215,74 @@ class DrlabConnection(AuthConnectionMixin, Connection):
     async def _send(self, packet: bytes) -> None:
         await self.stream.write(packet)
 
+    async def _send_and_close(self, err: SqlError) -> None:
+        """Answer a connection that is being dropped; it may already be gone."""
+        try:
+            await self._send(err_packet(err))
+        except (ConnectionError, RuntimeError):
+            pass
+
+    async def connection_phase(self) -> None:
+        """mysql-mimic's handshake with a strict decoder for the client's response (the library's
+        loops forever on a user name without its NUL)."""
+        plugin = self.identity_provider.get_default_plugin()
+        auth_data, auth_state = await plugin.start()
+        self.handshake_auth_data, self.handshake_auth_plugin = auth_data, plugin.name
+        await self.stream.write(packets.make_handshake_v10(
+            capabilities=self.server_capabilities, server_charset=self.server_charset,
+            server_version=str(self.session.variables.get("version")), connection_id=self.connection_id,
+            auth_data=auth_data, status_flags=self.status_flags, auth_plugin_name=plugin.name,
+        ))
+        response = parse_handshake_response(self.server_capabilities, await self.stream.read())
+        if isinstance(response, SSLRequest):
+            if self.ssl is None:
+                raise SqlError(ER_HANDSHAKE, "Bad handshake: the client asked for TLS, which this node does not "
+                                             "offer (start it with --tls-cert and --tls-key)")
+            await self.stream.start_tls(self.ssl)
+            response = parse_handshake_response(self.server_capabilities, await self.stream.read())
+            if isinstance(response, SSLRequest):
+                raise SqlError(ER_HANDSHAKE, "Bad handshake: a second SSL request")
+        self.capabilities = response.capabilities
+        self.max_packet_size = response.max_packet_size
+        self.session.variables.set("character_set_client", response.client_charset.name)
+        self.session.database = response.database
+        self.client_plugin_name = response.client_plugin
+        self.client_connect_attrs = response.connect_attrs
+        self.zstd_compression_level = response.zstd_compression_level
+        await self.authenticate(
+            auth_state=auth_state, server_plugin=plugin, username=response.username,
+            client_plugin_name=response.client_plugin, auth_response=response.auth_response,
+            connect_attrs=response.connect_attrs,
+        )
+        self.stream.reset_seq()
+
+    async def handle_change_user(self, data: bytes) -> None:
+        """COM_CHANGE_USER decoded by our strict decoder, then authenticated like a login."""
+        req = parse_change_user(self.capabilities, self.client_charset, data)
+        self.session.database = req.database
+        if req.client_charset:
+            self.session.variables.set("character_set_client", req.client_charset.name)
+        if req.connect_attrs:
+            self.client_connect_attrs = req.connect_attrs
+        await self.authenticate(username=req.username, auth_response=req.auth_response,
+                                client_plugin_name=req.client_plugin, connect_attrs=req.connect_attrs)
+
     def _flags(self, more: bool = False, extra: int = 0) -> int:
         s = self.drsession
         return status_flags(s.autocommit, s.in_transaction, more) | extra
 
-    async def _read_packet(self) -> bytes:
-        """One client packet, refusing anything bigger than max_allowed_packet (ER 1153)."""
-        reader = self.stream.reader
-        limit = int(self.drsession.vars.get("max_allowed_packet", 64 << 20))
-        data = bytearray()
-        while True:
-            header = await reader.readexactly(4)
-            length = int.from_bytes(header[:3], "little")
-            seq = header[3]
-            expected = next(self.stream.seq)
-            if seq != expected:
-                raise SqlError(1835, f"Malformed packet: sequence {seq}, expected {expected}")
-            if len(data) + length > limit:
-                raise SqlError(1153, "Got a packet bigger than 'max_allowed_packet' bytes")
-            data += await reader.readexactly(length)
-            if length < 0xFFFFFF:
-                return bytes(data)
-
     async def _commands(self) -> None:
+        stream, session = self.stream, self.drsession
         while True:
             try:
-                data = await self._read_packet()
+                data = await stream.read(session.vars["max_allowed_packet"])
             except (asyncio.IncompleteReadError, ConnectionError):
                 return
-            except SqlError as e:  # oversized or out-of-sequence: MySQL answers and drops the connection
-                await self._send(err_packet(e))
+            except PacketTooLarge:  # MySQL answers and drops the connection
+                await self._send_and_close(_packet_too_large())
+                return
+            except SqlError as e:  # out of sequence: answer and drop the connection
+                await self._send_and_close(e)
                 return
             try:
                 if not data:
@@ -206,6 +293,11 @@ class DrlabConnection(AuthConnectionMixin, Connection):
                 await self._command(cmd, body)
             except SqlError as e:
                 await self._send(err_packet(e))
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return  # the client went away in the middle of an exchange (COM_CHANGE_USER's auth)
+            except PacketTooLarge:
+                await self._send_and_close(_packet_too_large())
+                return
             except asyncio.CancelledError:
                 if self._kill == KillKind.QUERY:
                     self._kill = None
@@ -228,7 +320,7 @@ class DrlabConnection(AuthConnectionMixin, Connection):
         elif cmd == COM_PING:
             await self._send(ok_packet(0, 0, self._flags(), 0))
         elif cmd == COM_INIT_DB:
-            session.use(body.decode())
+            session.use(body.decode("utf-8", "surrogateescape"))  # a name no database has: 1049
             await self._send(ok_packet(0, 0, self._flags(), 0))
         elif cmd == COM_STMT_PREPARE:
             await self._prepare(body.decode("utf-8", "surrogateescape"))
@@ -279,7 +371,12 @@ class DrlabConnection(AuthConnectionMixin, Connection):
         self._reset_session()
         for listener in self.node.close_listeners:  # FLUSH TABLES locks belong to the old login
             listener(session)
-        await self.handle_change_user(body)
+        try:
+            await self.handle_change_user(body)
+        except SqlError as e:  # malformed: like a failed change of user, MySQL drops the connection
+            await self._send_and_close(e)
+            self.stream.writer.close()
+            return
         session.user, session.host = self.auth_user or "", self.auth_host or self.peer_host()
         session.account_host = self.auth_account_host or "%"
         session.db = None
@@ -414,7 +511,7 @@ class DrlabConnection(AuthConnectionMixin, Connection):
         await self.stream.drain()
 
     async def _field_list(self, body: bytes) -> None:
-        table = body.split(b"\x00", 1)[0].decode()
+        table = body.split(b"\x00", 1)[0].decode("utf-8", "surrogateescape")
         out = await self.drsession.run(f"SHOW COLUMNS FROM `{table.replace('`', '``')}`")
         charset = self.server_charset
         pkts = [packets.make_column_definition_41(server_charset=charset, table=table, name=row[0],
@@ -422,6 +519,10 @@ class DrlabConnection(AuthConnectionMixin, Connection):
         pkts.append(eof_packet(self._flags()))
         self.stream.write_many(pkts)
         await self.stream.drain()
+
+
+def _packet_too_large() -> SqlError:
+    return SqlError(ER_NET_PACKET_TOO_LARGE, "Got a packet bigger than 'max_allowed_packet' bytes")
 
 
 def _strip_literals(sql: str) -> str:

@@ -142,6 +142,7 @@ class Node:
         self.globals = GlobalVariables(port=port, hostname=name)
         self.sessions: dict[int, Session] = {}
         self.connections: dict[int, Any] = {}
+        self.clients: set[Any] = set()  # every open client connection, logged in or not (max_connections)
         self._parse_cache: OrderedDict[str, Any] = OrderedDict()
         self._unsafe_shapes: set[str] = set()
         self._plan_cache: OrderedDict[tuple[str, str | None], Plan] = OrderedDict()
@@ -163,7 +164,7 @@ class Node:
         self.drop_listeners: list[Callable[[str], Awaitable[None]]] = []  # before DROP DATABASE
         self.address = f"127.0.0.1:{port}"  # host:port this node serves on (set by the listener)
         self.host_map: dict[str, str] = {}  # host names only a lab knows (service -> loopback address)
-        self.stats = {"Questions": 0, "Com_commit": 0, "Connections": 0}
+        self.stats = {"Questions": 0, "Com_commit": 0, "Connections": 0, "Connection_errors_max_connections": 0}
 
     async def start(self) -> None:
         for service in self.services:

@@ -1,6 +1,8 @@
 """Wire-protocol pieces mysql-mimic gets wrong or lacks: OK/ERR packets with our flags and SQLSTATEs,
-result column types inferred over all rows, and COM_STMT_EXECUTE parameters read as values (never
-spliced into SQL text)."""
+result column types inferred over all rows, COM_STMT_EXECUTE parameters read as values (never
+spliced into SQL text), strict decoders for the handshake response and COM_CHANGE_USER (the
+library's loop forever on a string without its NUL), and packet framing that splits and joins
+payloads of 16 MB and more under a size limit."""
 
 from __future__ import annotations
 
@@ -13,14 +15,18 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from mysql_mimic.charset import CharacterSet
+from mysql_mimic.charset import CharacterSet, Collation
+from mysql_mimic.packets import ComChangeUser, HandshakeResponse41, SSLRequest
 from mysql_mimic.results import ResultColumn
 from mysql_mimic.stream import MysqlStream
-from mysql_mimic.types import ColumnType, ServerStatus, uint_1, uint_2, uint_len
+from mysql_mimic.types import Capabilities, ColumnType, ServerStatus, uint_1, uint_2, uint_len
 
 from sqlfront.errors import SqlError
 
+ER_HANDSHAKE = 1043
 ER_MALFORMED_PACKET = 1835
+MAX_PAYLOAD = 0xFFFFFF  # a payload this long continues in the next packet
+PRE_AUTH_MAX_PACKET = 16384  # a handshake response or auth reply; MySQL clients send a few hundred bytes
 
 
 def ok_packet(affected: int, insert_id: int, status: int, warnings: int, info: str = "", eof: bool = False) -> bytes:
@@ -235,21 +241,207 @@ def _read_value(r: io.BytesIO, t: int, unsigned: bool) -> Any:
     raise SqlError(1210, f"Incorrect arguments to mysqld_stmt_execute: unsupported parameter type {t}")
 
 
-__all__ = ["ok_packet", "eof_packet", "err_packet", "status_flags", "infer_columns", "read_execute", "uint_1"]
+__all__ = ["ok_packet", "eof_packet", "err_packet", "status_flags", "infer_columns", "read_execute", "uint_1",
+           "parse_handshake_response", "parse_change_user", "split_payload", "PacketTooLarge", "Stream"]
+
+
+# -- strict decoders ---------------------------------------------------------------------------------
+class _Truncated(ValueError):
+    """A field runs past the end of the packet."""
+
+
+class _Reader:
+    """Reads packet fields; every read is bounded by the packet (never loops past its end)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = bytes(data)
+        self.pos = 0
+
+    def at_end(self) -> bool:
+        return self.pos >= len(self.data)
+
+    def fixed(self, n: int, what: str) -> bytes:
+        end = self.pos + n
+        if end > len(self.data):
+            raise _Truncated(f"{what} needs {n} bytes, {len(self.data) - self.pos} left")
+        out = self.data[self.pos:end]
+        self.pos = end
+        return out
+
+    def uint(self, n: int, what: str) -> int:
+        return int.from_bytes(self.fixed(n, what), "little")
+
+    def lenenc_int(self, what: str) -> int:
+        first = self.uint(1, what)
+        if first < 0xFB:
+            return first
+        if first == 0xFC:
+            return self.uint(2, what)
+        if first == 0xFD:
+            return self.uint(3, what)
+        if first == 0xFE:
+            return self.uint(8, what)
+        raise _Truncated(f"{what} has an invalid length prefix {first:#x}")
+
+    def lenenc_str(self, what: str) -> bytes:
+        return self.fixed(self.lenenc_int(what), what)
+
+    def null_str(self, what: str) -> bytes:
+        end = self.data.find(b"\x00", self.pos)
+        if end < 0:
+            raise _Truncated(f"{what} has no terminating NUL")
+        out = self.data[self.pos:end]
+        self.pos = end + 1
+        return out
+
+
+def _charset(collation_id: int) -> CharacterSet:
+    """The client's character set; an unknown collation falls back to utf8mb4, as MySQL falls back to
+    the server's default."""
+    try:
+        return Collation(collation_id).charset
+    except ValueError:
+        return CharacterSet.utf8mb4
+
+
+def _text(raw: bytes, charset: CharacterSet, what: str) -> str:
+    try:
+        return raw.decode(charset.codec)
+    except LookupError:  # a MySQL character set Python has no codec for (binary, dec8, ...)
+        return raw.decode("utf-8", "surrogateescape")
+    except UnicodeDecodeError:
+        raise _Truncated(f"{what} is not valid {charset.name}") from None
+
+
+def _connect_attrs(r: _Reader, charset: CharacterSet) -> dict[str, str]:
+    total = r.lenenc_int("connection attributes length")
+    end = r.pos + total
+    if end > len(r.data):
+        raise _Truncated("connection attributes run past the end of the packet")
+    attrs: dict[str, str] = {}
+    while r.pos < end:
+        key = r.lenenc_str("connection attribute name")
+        value = r.lenenc_str("connection attribute value")
+        if r.pos > end:
+            raise _Truncated("a connection attribute runs past the attributes' length")
+        attrs[_text(key, charset, "a connection attribute")] = _text(value, charset, "a connection attribute")
+    return attrs
+
+
+def parse_handshake_response(server_caps: Capabilities, data: bytes) -> HandshakeResponse41 | SSLRequest:
+    """Protocol::HandshakeResponse41 (or the SSL request that precedes it over TLS), with every field
+    bounded by the packet: a malformed one raises SqlError 1043 (Bad handshake)."""
+    r = _Reader(data)
+    try:
+        caps = Capabilities(r.uint(4, "capability flags")) & server_caps
+        max_packet = r.uint(4, "max packet size")
+        charset = _charset(r.uint(1, "character set"))
+        r.fixed(23, "filler")
+        if r.at_end():
+            return SSLRequest(max_packet_size=max_packet, capabilities=caps, client_charset=charset)
+        user = _text(r.null_str("the user name"), charset, "the user name")
+        if Capabilities.CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA in caps:
+            auth = r.lenenc_str("the auth response")
+        elif Capabilities.CLIENT_SECURE_CONNECTION in caps:
+            auth = r.fixed(r.uint(1, "the auth response length"), "the auth response")
+        else:
+            auth = r.null_str("the auth response")
+        out = HandshakeResponse41(max_packet_size=max_packet, capabilities=caps, client_charset=charset,
+                                  username=user, auth_response=auth)
+        # the optional fields may be left out at the very end of the packet (MySQL's parser allows it)
+        if Capabilities.CLIENT_CONNECT_WITH_DB in caps and not r.at_end():
+            out.database = _text(r.null_str("the database name"), charset, "the database name")
+        if Capabilities.CLIENT_PLUGIN_AUTH in caps and not r.at_end():
+            out.client_plugin = _text(r.null_str("the auth plugin name"), charset, "the auth plugin name")
+        if Capabilities.CLIENT_CONNECT_ATTRS in caps and not r.at_end():
+            out.connect_attrs = _connect_attrs(r, charset)
+        if Capabilities.CLIENT_ZSTD_COMPRESSION_ALGORITHM in caps and not r.at_end():
+            out.zstd_compression_level = r.uint(1, "the zstd level")
+        return out
+    except _Truncated as e:
+        raise SqlError(ER_HANDSHAKE, f"Bad handshake: {e}") from None
+
+
+def parse_change_user(caps: Capabilities, charset: CharacterSet, data: bytes) -> ComChangeUser:
+    """COM_CHANGE_USER's body, bounded by the packet: a malformed one raises SqlError 1835."""
+    r = _Reader(data)
+    try:
+        user = _text(r.null_str("the user name"), charset, "the user name")
+        if Capabilities.CLIENT_SECURE_CONNECTION in caps:
+            auth = r.fixed(r.uint(1, "the auth response length"), "the auth response")
+        else:
+            auth = r.null_str("the auth response")
+        database = _text(r.null_str("the database name"), charset, "the database name")
+        out = ComChangeUser(username=user, auth_response=auth, database=database)
+        if not r.at_end():
+            if Capabilities.CLIENT_PROTOCOL_41 in caps:
+                charset = out.client_charset = _charset(r.uint(2, "the character set"))
+            if Capabilities.CLIENT_PLUGIN_AUTH in caps and not r.at_end():
+                out.client_plugin = _text(r.null_str("the auth plugin name"), charset, "the auth plugin name")
+            if Capabilities.CLIENT_CONNECT_ATTRS in caps and not r.at_end():
+                out.connect_attrs = _connect_attrs(r, charset)
+        return out
+    except _Truncated as e:
+        raise SqlError(ER_MALFORMED_PACKET, f"Malformed COM_CHANGE_USER packet: {e}") from None
+
+
+# -- framing -----------------------------------------------------------------------------------------
+class PacketTooLarge(Exception):
+    """A client announced a payload bigger than the connection's limit (checked before it is read)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"a packet larger than {limit} bytes")
+        self.limit = limit
+
+
+def split_payload(payload: bytes) -> list[bytes]:
+    """A payload of MAX_PAYLOAD bytes or more as the protocol sends it: MAX_PAYLOAD-byte pieces, then
+    a shorter (possibly empty) last one; each piece is framed as its own packet."""
+    pieces = [payload[i:i + MAX_PAYLOAD] for i in range(0, len(payload), MAX_PAYLOAD)]
+    if len(pieces[-1]) == MAX_PAYLOAD:
+        pieces.append(b"")
+    return pieces
 
 
 class Stream:
-    """mysql-mimic's packet stream (a compiled class: wrapped, not subclassed) with a TLS upgrade
-    that keeps the client's early bytes."""
+    """mysql-mimic's packet stream (a compiled class: wrapped, not subclassed) with reads bounded by a
+    size limit, writes that split payloads of 16 MB and more, and a TLS upgrade that keeps the
+    client's early bytes."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._inner = MysqlStream(reader, writer)
+        self.reader, self.writer, self.seq = reader, writer, self._inner.seq
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._inner, name)
         if callable(value):
             setattr(self, name, value)  # bound methods are stable: look them up once
         return value
+
+    async def read(self, limit: int = PRE_AUTH_MAX_PACKET) -> bytes:
+        """One client payload, joined from as many packets as it spans. Raises PacketTooLarge as soon
+        as a header announces more than `limit` bytes in all (the body is never read), SqlError 1835
+        for a packet out of sequence, IncompleteReadError when the client goes away."""
+        reader = self.reader
+        data = b""
+        while True:
+            header = await reader.readexactly(4)
+            length = int.from_bytes(header[:3], "little")
+            expected = next(self.seq)
+            if header[3] != expected:
+                raise SqlError(ER_MALFORMED_PACKET, f"Malformed packet: sequence {header[3]}, expected {expected}")
+            if len(data) + length > limit:
+                raise PacketTooLarge(limit)
+            chunk = await reader.readexactly(length) if length else b""
+            if length < MAX_PAYLOAD:
+                return data + chunk if data else chunk
+            data += chunk
+
+    def write_many(self, packets: Sequence[bytes]) -> None:
+        """Frame and buffer packets; one of MAX_PAYLOAD bytes or more goes out split."""
+        if packets and max(map(len, packets)) >= MAX_PAYLOAD:
+            packets = [piece for p in packets for piece in (split_payload(p) if len(p) >= MAX_PAYLOAD else (p,))]
+        self._inner.write_many(packets)
 
     async def start_tls(self, context: ssl.SSLContext) -> None:
         await start_tls(self._inner, context)

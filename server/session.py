@@ -247,7 +247,7 @@ class Session:
                 continue
             if name in ("names", "character_set"):
                 continue
-            value = sysvars.normalize(name, value)
+            value = sysvars.normalize(name, value, scope)
             if scope == "global":
                 self.node.accounts.check(self.user, self.host, "SUPER", None)
                 self.node.globals.values[name] = value
@@ -651,7 +651,8 @@ class Session:
             return SqlError(1136, "Column count doesn't match value count at row 1")
         if "datatype mismatch" in msg:
             return SqlError(1366, "Incorrect integer value for an integer column")
-        if isinstance(e, sqlite3.OperationalError) and "syntax error" in msg:
+        if isinstance(e, sqlite3.OperationalError) and (
+                "syntax error" in msg or msg == "incomplete input" or msg.startswith("unrecognized token")):
             return SqlError(1064, f"You have an error in your SQL syntax: {msg}")
         return SqlError(1105, f"Unknown error: {msg}")
 

@@ -220,6 +220,7 @@ def status(node: Node) -> dict[str, Any]:
         "Connections": node.stats["Connections"],
         "Questions": node.stats["Questions"],
         "Com_commit": node.stats["Com_commit"],
+        "Connection_errors_max_connections": node.stats["Connection_errors_max_connections"],
     }
 
 

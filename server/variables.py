@@ -32,6 +32,7 @@ DEFAULTS: dict[str, tuple[Any, bool]] = {
     "collation_connection": ("utf8mb4_general_ci", False),
     "collation_database": ("utf8mb4_general_ci", False),
     "collation_server": ("utf8mb4_general_ci", False),
+    "connect_timeout": (10, False),
     "consensus_election_timeout": (30000, False),
     "consensus_enabled": ("OFF", False),
     "default_storage_engine": ("InnoDB", False),
@@ -48,7 +49,7 @@ DEFAULTS: dict[str, tuple[Any, bool]] = {
     "license": ("GPL", True),
     "lower_case_table_names": (0, True),
     "max_allowed_packet": (67108864, False),
-    "max_connections": (100000, False),
+    "max_connections": (151, False),
     "max_execution_time": (0, False),
     "net_buffer_length": (16384, False),
     "net_read_timeout": (30, False),
@@ -91,13 +92,24 @@ _BOOLEAN = {"autocommit", "foreign_key_checks", "unique_checks", "sql_safe_updat
             "transaction_read_only", "tx_read_only", "sql_notes", "sql_warnings", "sql_quote_show_create"}
 
 
-def normalize(name: str, value: Any) -> Any:
+# variables with no session value, and those whose session value is a read-only copy of the global
+GLOBAL_ONLY = {"connect_timeout", "max_connections"}
+SESSION_READ_ONLY = {"max_allowed_packet"}
+# MySQL's ranges for the limits the wire enforces (a value outside is refused, never clamped silently)
+RANGES = {"connect_timeout": (2, 31536000), "max_connections": (1, 100000), "max_allowed_packet": (1024, 1 << 30)}
+
+
+def normalize(name: str, value: Any, scope: str = "session") -> Any:
     """Check a value assigned to a system variable the way MySQL does (1231 for a bad one)."""
     if name not in DEFAULTS:
         raise SqlError(1193, f"Unknown system variable '{name}'")
     default, read_only = DEFAULTS[name]
     if read_only:
         raise SqlError(1238, f"Variable '{name}' is a read only variable")
+    if scope != "global" and name in GLOBAL_ONLY:
+        raise SqlError(1229, f"Variable '{name}' is a GLOBAL variable and should be set with SET GLOBAL")
+    if scope != "global" and name in SESSION_READ_ONLY:
+        raise SqlError(1621, f"SESSION variable '{name}' is read-only. Use SET GLOBAL to assign the value")
     if name in _BOOLEAN:
         key = str(value).lower()
         if key not in _ON:
@@ -105,9 +117,14 @@ def normalize(name: str, value: Any) -> Any:
         return _ON[key]
     if isinstance(default, int) and not isinstance(value, int):
         try:
-            return int(value)
+            value = int(value)
         except (TypeError, ValueError):
             raise SqlError(1232, f"Incorrect argument type to variable '{name}'") from None
+    if name in RANGES:
+        low, high = RANGES[name]
+        if not low <= value <= high:
+            raise SqlError(1231, f"Variable '{name}' can't be set to the value of '{value}' "
+                                 f"(it takes {low} to {high})")
     return value
 
 

@@ -168,7 +168,7 @@ def read_execute(data: bytes, nparams: int, previous_types: list[tuple[int, bool
             else:
                 values.append(_read_value(r, t, unsigned))
         return flags, values, types
-    except (IndexError, ValueError, struct.error) as e:
+    except (IndexError, ValueError, OverflowError, struct.error) as e:
         raise SqlError(ER_MALFORMED_PACKET, f"Malformed COM_STMT_EXECUTE packet: {e}") from None
 
 
@@ -398,7 +398,7 @@ def split_payload(payload: bytes) -> list[bytes]:
     """A payload of MAX_PAYLOAD bytes or more as the protocol sends it: MAX_PAYLOAD-byte pieces, then
     a shorter (possibly empty) last one; each piece is framed as its own packet."""
     pieces = [payload[i:i + MAX_PAYLOAD] for i in range(0, len(payload), MAX_PAYLOAD)]
-    if len(pieces[-1]) == MAX_PAYLOAD:
+    if not pieces or len(pieces[-1]) == MAX_PAYLOAD:
         pieces.append(b"")
     return pieces
 

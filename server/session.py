@@ -251,11 +251,14 @@ class Session:
             if scope == "global":
                 self.node.accounts.check(self.user, self.host, "SUPER", None)
                 self.node.globals.values[name] = value
+                if name in sysvars.GLOBAL_ONLY:  # no session value: every session sees the new one
+                    for other in self.node.sessions.values():
+                        other.vars[name] = value
             if name == "autocommit" and value and not self.vars["autocommit"]:
                 await self.commit()  # SET autocommit=1 commits an open transaction
             if name in ("last_insert_id", "insert_id") and scope != "global":
                 self.last_insert_id = int(value or 0)
-            if scope != "global" or name not in ("autocommit",):
+            if scope != "global" or name not in ("autocommit", *sysvars.SESSION_READ_ONLY):
                 self.vars[name] = value
         return Outcome()
 

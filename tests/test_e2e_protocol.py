@@ -369,6 +369,25 @@ def _rss_kib(pid: int) -> int:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
 
 
+def test_max_allowed_packet_session_value_is_a_copy(alive: NodeProcess) -> None:
+    """As in MySQL 8: 64 MB by default, set globally, read-only per session (taken at login)."""
+    with alive.connect() as c, c.cursor() as cur, alive.connect() as other, other.cursor() as ocur:
+        cur.execute("SELECT @@global.max_allowed_packet, @@session.max_allowed_packet")
+        assert cur.fetchone() == (64 << 20, 64 << 20)
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            cur.execute("SET SESSION max_allowed_packet = 1048576")
+        assert e.value.args[0] == 1621
+        try:
+            cur.execute("SET GLOBAL max_allowed_packet = 1048576, GLOBAL max_connections = 150")
+            cur.execute("SELECT @@global.max_allowed_packet, @@session.max_allowed_packet")
+            assert cur.fetchone() == (1 << 20, 64 << 20)
+            ocur.execute("SELECT @@max_connections")  # global only: every session sees the new value
+            assert ocur.fetchone() == (150,)
+            assert alive.sql("SELECT @@session.max_allowed_packet") == [(1 << 20,)]
+        finally:
+            cur.execute("SET GLOBAL max_allowed_packet = DEFAULT, GLOBAL max_connections = DEFAULT")
+
+
 def test_connect_timeout(alive: NodeProcess) -> None:
     assert alive.sql("SELECT @@global.connect_timeout") == [(10,)]
     with alive.connect() as c, c.cursor() as cur:

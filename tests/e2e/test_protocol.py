@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pymysql
 import pytest
 
-from tests.conftest import NodeProcess, wait_for
+from lab.harness import NodeProcess, wait_for
 
 PW = "proto-Pw1"
 MAX_PAYLOAD = 0xFFFFFF

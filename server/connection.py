@@ -38,7 +38,7 @@ from server.protocol import (
 )
 from server.session import Outcome, Session
 from sqlfront import statements as st
-from sqlfront.errors import SqlError
+from sqlfront.errors import ER_CON_COUNT, ER_HANDSHAKE, ER_NET_PACKET_TOO_LARGE, SqlError
 
 logger = logging.getLogger(__name__)
 
@@ -60,10 +60,6 @@ CAPABILITIES = (
     | Capabilities.CLIENT_INTERACTIVE
     | Capabilities.CLIENT_IGNORE_SPACE
 )
-
-ER_CON_COUNT = 1040
-ER_HANDSHAKE = 1043
-ER_NET_PACKET_TOO_LARGE = 1153
 
 COM_QUIT, COM_INIT_DB, COM_QUERY, COM_FIELD_LIST, COM_STATISTICS = 0x01, 0x02, 0x03, 0x04, 0x09
 COM_PROCESS_KILL, COM_PING, COM_CHANGE_USER, COM_RESET_CONNECTION = 0x0C, 0x0E, 0x11, 0x1F

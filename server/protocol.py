@@ -21,9 +21,8 @@ from mysql_mimic.results import ResultColumn
 from mysql_mimic.stream import MysqlStream
 from mysql_mimic.types import Capabilities, ColumnType, ServerStatus, uint_1, uint_2, uint_len
 
-from sqlfront.errors import SqlError
+from sqlfront.errors import ER_HANDSHAKE, SqlError
 
-ER_HANDSHAKE = 1043
 ER_MALFORMED_PACKET = 1835
 MAX_PAYLOAD = 0xFFFFFF  # a payload this long continues in the next packet
 PRE_AUTH_MAX_PACKET = 16384  # a handshake response or auth reply; MySQL clients send a few hundred bytes

@@ -16,7 +16,6 @@ from server.node import Node
 from server.session import Outcome, Session
 from sqlfront import dr
 from sqlfront.errors import SqlError
-from storage.database import Database
 
 
 @dataclass
@@ -35,16 +34,17 @@ class ReadLocks:
         self.node = node
         self.held: list[ReadLock] = []
 
-    async def gate(self, session: Session, db: Database) -> None:
-        """A write gate: fail (READ ONLY) or wait (READ LOCK) while a lock covers ``db``."""
+    async def gate(self, session: Session, name: str) -> None:
+        """A write gate: fail (READ ONLY) or wait (READ LOCK) while a lock covers database ``name``
+        (rows, DDL, CREATE / DROP / REPLICATE DATABASE all pass here)."""
         while True:
-            lock = next((lk for lk in self.held if lk.covers(db.info.name) and lk.session is not session), None)
+            lock = next((lk for lk in self.held if lk.covers(name) and lk.session is not session), None)
             if lock is None:
                 return
             if lock.mode == "read only":
                 raise SqlError(
                     1290,
-                    f"Database '{db.info.name}' is read-only: FLUSH TABLES WITH READ ONLY is in effect "
+                    f"Database '{name}' is read-only: FLUSH TABLES WITH READ ONLY is in effect "
                     f"(connection {lock.session.id}); writes fail until that connection runs UNLOCK TABLES",
                 )
             session.state = "waiting for UNLOCK TABLES (FLUSH TABLES WITH READ LOCK)"

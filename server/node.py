@@ -159,7 +159,7 @@ class Node:
         self.services: list[Any] = []  # background services with async start() / stop()
         self.parsers: list[Callable[[str], Any]] = []  # feature statement parsers: a command or None
         self.promotion_listeners: list[Callable[[Database], None]] = []  # called after STOP REPLICATING
-        self.write_gates: list[Callable[[Session, Database], Awaitable[None]]] = []  # before a write txn
+        self.write_gates: list[Callable[[Session, str], Awaitable[None]]] = []  # before any write to a database
         self.close_listeners: list[Callable[[Session], None]] = []  # a connection ended
         self.drop_listeners: list[Callable[[str], Awaitable[None]]] = []  # before DROP DATABASE
         self.address = f"127.0.0.1:{port}"  # host:port this node serves on (set by the listener)
@@ -323,6 +323,13 @@ class Node:
         self._holders[db.info.id] = (session, lock)
         self.current.session = session
 
+    async def pass_write_gates(self, session: Session, name: str) -> None:
+        """Wait for, or fail on, what holds writes to database ``name`` back (FLUSH TABLES WITH READ
+        LOCK / READ ONLY): every write path calls this first, whether it writes rows, creates, drops
+        or replicates the database."""
+        for gate in self.write_gates:
+            await gate(session, name)
+
     def release_writer(self, db: Database, session: Session) -> None:
         holder = self._holders.get(db.info.id)
         if holder is not None and holder[0] is session:
@@ -362,6 +369,9 @@ class Node:
                 return Outcome()
             raise SqlError(1007, f"Can't create database '{name}'; database exists")
         check_db_name(name)
+        await self.pass_write_gates(session, name)
+        if self.store.get(name) is not None:  # created while this statement waited for UNLOCK TABLES
+            raise SqlError(1007, f"Can't create database '{name}'; database exists")
         self.store.create(name)
         return Outcome(affected=1)
 
@@ -373,6 +383,7 @@ class Node:
                 session.warnings.append(_note(1008, f"Can't drop database '{name}'; database doesn't exist"))
                 return Outcome()
             raise SqlError(1008, f"Can't drop database '{name}'; database doesn't exist")
+        await self.pass_write_gates(session, name)
         for listener in self.drop_listeners:
             await listener(name)
         await self.acquire_writer(db, session)

@@ -85,6 +85,7 @@ class Replication:
         node = self.node
         await session._implicit_commit()
         node.accounts.check(session.user, session.host, "CREATE", cmd.db)
+        await node.pass_write_gates(session, cmd.db)
         src = cmd.source
         source = {"user": src.user, "password": src.password or "", "host": src.host, "port": src.port or 3306,
                   "db": src.db or cmd.db}

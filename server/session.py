@@ -309,6 +309,8 @@ class Session:
                 return self._select_scratch(cmd.ast, params, plan)
             db = self._database(plan.home)
             self._check_readable(db)
+            if lw.locking and (self.explicit_txn or not self.autocommit):
+                await self._lock_for_read(db)
             conn = db.writer if self.txn_db is db else db.reader
             self.node.attach_for(conn, db, lw.tables_read)
             values = self._bind(lw, params)
@@ -393,14 +395,23 @@ class Session:
                 info = f"Records: {plan.rows}  Duplicates: {dups}  Warnings: {len(self.warnings)}"
         return Outcome(affected=affected, insert_id=insert_id, info=info)
 
-    async def _write(self, db: Database, work: Any) -> Outcome:
-        """Run ``work`` inside a write transaction on ``db`` (autocommit or the open one)."""
+    async def _lock_for_read(self, db: Database) -> None:
+        """A locking read (FOR UPDATE / FOR SHARE) in a transaction: MySQL locks the rows it reads
+        until COMMIT; with one writer per database that is the database's writer, taken here and
+        held until the transaction ends, and the read then sees the transaction's own state. A
+        replica has no client writers, so its locking reads need no lock."""
+        if self.txn_db is db or db.info.role != "master":
+            return
+        await self._begin_write(db)
+
+    async def _begin_write(self, db: Database) -> None:
+        """Join the open write transaction on ``db``, or pass the write gates (FLUSH TABLES WITH
+        READ ONLY / READ LOCK), take ``db``'s writer and begin one."""
         self._check_writable(db)
         if self.txn_db is not None and self.txn_db is not db:
-            raise not_supported("A transaction that writes to two databases")
+            raise not_supported("A transaction that writes to (or locks rows of) two databases")
         if self.txn_db is None:
-            for gate in self.node.write_gates:
-                await gate(self, db)
+            await self.node.pass_write_gates(self, db.info.name)
             await self.node.acquire_writer(db, self)
             try:
                 db.begin()
@@ -408,6 +419,10 @@ class Session:
                 self.node.release_writer(db, self)
                 raise
             self.txn_db = db
+
+    async def _write(self, db: Database, work: Any) -> Outcome:
+        """Run ``work`` inside a write transaction on ``db`` (autocommit or the open one)."""
+        await self._begin_write(db)
         explicit = self.explicit_txn or not self.autocommit
         if explicit:
             self._savepoint += 1

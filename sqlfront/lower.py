@@ -61,6 +61,7 @@ class Lowered:
     upsert: bool = False
     calc_found_rows: bool = False
     autoinc_params: list[int] = field(default_factory=list)
+    locking: bool = False  # FOR UPDATE / FOR SHARE / LOCK IN SHARE MODE: a read that locks what it reads
 
 
 # --------------------------------------------------------------------------- variables
@@ -704,6 +705,7 @@ class _Lowering:
         self.read: list[tuple[str | None, str]] = []
         self.written: list[tuple[str | None, str]] = []
         self.calc_found_rows = False
+        self.locking = False
 
     # -- the walk ------------------------------------------------------------------------------
 
@@ -778,6 +780,10 @@ class _Lowering:
                     raise not_supported("SQL_CALC_FOUND_ROWS in a subquery")
                 self.calc_found_rows = True
             node.set("operation_modifiers", None)
+        for lock in node.args.get("locks") or ():
+            if lock.args.get("wait") is not None:
+                raise not_supported("NOWAIT and SKIP LOCKED (a locking read waits for the database's writer)")
+            self.locking = True
         node.set("locks", None)
         node.set("hint", None)
         source = node.args.get("from_")
@@ -1196,4 +1202,5 @@ def lower(stmt: exp.Expression, resolver: Resolver) -> Lowered:
         upsert=upsert,
         calc_found_rows=low.calc_found_rows,
         autoinc_params=gen.autoinc,
+        locking=low.locking,
     )

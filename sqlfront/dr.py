@@ -230,6 +230,12 @@ def _claims(toks: list[Token]) -> str | None:
 # Parser
 
 
+def first_word(text: str) -> str | None:
+    """The statement's first keyword, upper-cased, after blanks and comments (as ``parse_dr`` sees it)."""
+    m = _FIRST_WORD.match(text)
+    return m.group(1).upper() if m else None
+
+
 def parse_dr(text: str) -> DrCommand | None:
     """Parse one DR statement; None when text is another statement, SqlError 1064 when malformed."""
     first = _FIRST_WORD.match(text)

@@ -5,6 +5,7 @@ REPLICATION grants, and MySQL's errors and semantics for odd input."""
 from __future__ import annotations
 
 import random
+import socket
 import threading
 
 import pymysql
@@ -147,3 +148,27 @@ def test_read_lock_holds_create_database_until_unlock(srv: NodeProcess) -> None:
     th.join(10)
     assert done.is_set() and ("later",) in srv.sql("SHOW DATABASES")
     locker.close()
+
+
+# -- 5. passwords never reach SHOW PROCESSLIST ---------------------------------------------------
+
+
+def test_commented_replicate_hides_its_password_in_processlist(srv: NodeProcess) -> None:
+    """A REPLICATE that waits on a source which accepts but never answers stays in the process
+    list long enough to be read there: its password must show as '***' though a comment leads."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)
+    port = silent.getsockname()[1]
+    stmt = f"/* failover */ REPLICATE DATABASE app FROM root:'Sup3rS3cret'@127.0.0.1:{port}"
+    th = threading.Thread(target=lambda: pytest.raises(pymysql.err.MySQLError, srv.sql, stmt))
+    th.start()
+    try:
+        rows = wait_for(lambda: [r for r in srv.sql("SHOW FULL PROCESSLIST") if "REPLICATE" in str(r[7])],
+                        what="the REPLICATE statement in the process list")
+        info = rows[0][7]
+        assert "Sup3rS3cret" not in info and "'***'" in info and info.startswith("/* failover */")
+        assert not any("Sup3rS3cret" in str(r) for r in srv.sql("SELECT * FROM information_schema.PROCESSLIST"))
+    finally:
+        silent.close()
+        th.join(90)

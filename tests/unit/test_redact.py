@@ -16,6 +16,11 @@ from sqlfront.redact import redact
     ("SET PASSWORD FOR a = 'pw1'", "pw1"),
     ("SET PASSWORD = PASSWORD('pw2')", "pw2"),
     ("GRANT ALL ON *.* TO a IDENTIFIED BY 'pw3'", "pw3"),
+    # leading comments are skipped by the parsers, so by the redaction too (issue 11, defect 5)
+    ("/* failover */ REPLICATE DATABASE app FROM root:'pw4'@10.0.0.1:3306", "pw4"),
+    ("-- step 3\n# again\n REPLICATE DATABASE app FROM root:'pw5'@h", "pw5"),
+    ("/* a */ /* b */ CREATE USER x IDENTIFIED BY 'pw6'", "pw6"),
+    ("/* malformed */ REPLICATE DATABASE app FROM root:'pw7'@", "pw7"),
 ])
 def test_secrets_are_hidden(text: str, secret: str) -> None:
     shown = redact(text)

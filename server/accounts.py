@@ -99,6 +99,7 @@ DB_PRIVILEGES = TABLE_PRIVILEGES | {
     "CREATE ROUTINE",
     "ALTER ROUTINE",
     "EVENT",
+    "REPLICATION",  # SingleStore's: REPLICATE DATABASE may copy this database (checked per database)
 }
 GLOBAL_PRIVILEGES = frozenset(PRIVILEGE_ORDER)
 ROOT = ("root", "%")

@@ -172,3 +172,25 @@ def test_commented_replicate_hides_its_password_in_processlist(srv: NodeProcess)
     finally:
         silent.close()
         th.join(90)
+
+
+# -- 9. REPLICATION granted on one database --------------------------------------------------------
+
+
+def test_replication_granted_on_one_database(node_factory) -> None:  # type: ignore[no-untyped-def]
+    src = node_factory("src", password=PW).start()
+    for db in ("db1", "db2"):
+        src.sql(f"CREATE DATABASE {db}")
+        src.sql(f"CREATE TABLE {db}.t (id INT PRIMARY KEY)")
+        src.sql(f"INSERT INTO {db}.t VALUES (1)")
+    src.sql("CREATE USER repl IDENTIFIED BY 'rpw'")
+    src.sql("GRANT REPLICATION ON db1.* TO repl")
+    assert ("GRANT REPLICATION ON `db1`.* TO 'repl'@'%'",) in src.sql("SHOW GRANTS FOR repl")
+    dst = node_factory("dst", password=PW).start()
+    dst.sql(f"REPLICATE DATABASE db1 FROM repl:'rpw'@127.0.0.1:{src.port}")
+    assert dst.sql("SELECT id FROM db1.t") == [(1,)]
+    code, msg = _err(dst, f"REPLICATE DATABASE db2 FROM repl:'rpw'@127.0.0.1:{src.port}")
+    assert code == 1044 and "REPLICATION privilege on 'db2'" in msg and "GRANT REPLICATION ON db2.*" in msg
+    assert ("db2",) not in dst.sql("SHOW DATABASES")
+    src.sql("REVOKE REPLICATION ON db1.* FROM repl")
+    assert src.sql("SHOW GRANTS FOR repl") == [("GRANT USAGE ON *.* TO 'repl'@'%'",)]

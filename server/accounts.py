@@ -587,6 +587,22 @@ class Accounts:
         acc = self.lookup(user, host)
         return acc is not None and self._any_privilege_on(acc, db)
 
+    def table_visible(self, user: str, host: str, db: str, table: str) -> bool:
+        """Whether SHOW TABLES, SHOW TABLE STATUS and information_schema.TABLES / COLUMNS /
+        STATISTICS list `db`.`table` for this user: as MySQL, any privilege on the table, on its
+        database or globally (a grant on one table does not reveal the database's other tables)."""
+        if db.lower() == "information_schema":
+            return True
+        acc = self.lookup(user, host)
+        if acc is None:
+            return False
+        for (gdb, gtable), g in acc.grants.items():
+            if not g.privileges and not (g.grant_option and gdb != "*"):
+                continue
+            if gdb == "*" or (gdb == db and gtable in ("*", table)):
+                return True
+        return False
+
     # -- statements
     def execute(
         self, cmd, current_user: str, current_host: str, current_db: str | None = None

@@ -187,14 +187,20 @@ class Replication:
         return Outcome(affected=1)
 
     def reverted_rows(self, node: Node, session: Session) -> list[tuple[Any, ...]]:
+        """DRLAB_REVERTED_TRANSACTIONS, as much of it as the session may read: a row change needs
+        SELECT on its table, a DDL row SELECT on its database (or globally): the rows are the
+        tables' data, so the view shows what SELECT on the tables would."""
+        def may_read(db: str, table: str | None) -> bool:
+            return node.accounts.has_privilege(session.user, session.host, "SELECT", db, table)
+
         rows = []
         for at, source, name, rec in node.store.reverted():
             ddl = [op[1] for op in rec.ops if op[0] == "sql"]
-            if ddl:  # one row for the statements a DDL (or a pipeline's bookkeeping) ran
+            if ddl and may_read(name, None):  # one row for the statements a DDL (or a pipeline's bookkeeping) ran
                 rows.append((name, rec.lsn, rec.epoch, _time(rec.ts), _time(at), source, None, "DDL", None,
                              ";\n".join(ddl)))
             for op in rec.ops:
-                if op[0] == "sql":
+                if op[0] == "sql" or not may_read(name, op[1]):
                     continue
                 kind = {"i": "INSERT", "d": "DELETE", "u": "UPDATE"}[op[0]]
                 cols = rec.cols[op[1]]
@@ -353,7 +359,7 @@ class Replication:
                 "Master_ReplayLSN", "Master_TailLSN", "Master_Commits", "Connected", "Replica_URI", "Replica_State",
                 "Replica_CommitLSN", "Replica_HardenedLSN", "Replica_ReplayLSN", "Replica_TailLSN", "Replica_Commits"]
         rows = []
-        for r in self.status_rows():
+        for r in self._visible_rows(session):
             m = _lsn(r["master_epoch"], r["master_lsn"])
             rl = _lsn(r["replica_epoch"], r["replica_lsn"])
             rows.append((r["role"], r["database"], r["master_uri"], r["master_state"], m, m, "0:0", m,
@@ -364,7 +370,12 @@ class Replication:
     def lmv_rows(self, node: Node, session: Session) -> list[tuple[Any, ...]]:
         return [(1, 0, r["is_master"], r["database"], r["database_id"], r["primary_uri"], r["replica_uri"],
                  r["master_state"], r["replica_state"], r["lsn_lag"], r["volume_lag_mb"], r["throughput_mbps"],
-                 r["catchup_s"], r["lag_seconds"]) for r in self.status_rows()]
+                 r["catchup_s"], r["lag_seconds"]) for r in self._visible_rows(session)]
+
+    def _visible_rows(self, session: Session) -> list[dict[str, Any]]:
+        """The status rows of the databases this session may see (as SHOW DATABASES lists them)."""
+        accounts = self.node.accounts
+        return [r for r in self.status_rows() if accounts.databases_visible(session.user, session.host, r["database"])]
 
     def mv_rows(self, node: Node, session: Session) -> list[tuple[Any, ...]]:
         return [(r[0], r[1], r[3], *r[5:]) for r in self.lmv_rows(node, session)]

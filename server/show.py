@@ -145,6 +145,10 @@ def show(node: Node, session: Session, cmd: st.Show) -> Outcome:
         tdef = _tdef(node, session, cmd.db, cmd.table)
         return _out(["Table", "Create Table"], [(tdef.name, _show_create(node, session, cmd.db, tdef))])
     if what == "create_database":
+        if (cmd.db or "").lower() == "information_schema":
+            return _out(["Database", "Create Database"],
+                        [(cmd.db, f"CREATE DATABASE `{cmd.db}` /*!40100 DEFAULT CHARACTER SET utf8 */")])
+        node.accounts.check(session.user, session.host, "USAGE", cmd.db)  # 1044 before 1049, as MySQL
         if node.store.get(cmd.db or "") is None:
             raise SqlError(1049, f"Unknown database '{cmd.db}'")
         return _out(["Database", "Create Database"],
@@ -198,8 +202,12 @@ def show(node: Node, session: Session, cmd: st.Show) -> Outcome:
         cols = ["Name", "Engine", "Version", "Row_format", "Rows", "Avg_row_length", "Data_length",
                 "Max_data_length", "Index_length", "Data_free", "Auto_increment", "Create_time", "Update_time",
                 "Check_time", "Collation", "Checksum", "Create_options", "Comment"]
+        if dbn.lower() != "information_schema":
+            if node.store.get(dbn) is None:
+                raise SqlError(1049, f"Unknown database '{dbn}'")
+            node.accounts.check(session.user, session.host, "USAGE", dbn)
         rows = [(r[2], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15], r[16], r[17],
-                 r[18], r[19], r[20]) for r in _tables_rows(node, session) if r[1] == dbn]
+                 r[18], r[19], r[20]) for r in _tables_rows(node, session, dbn)]
         return _out(cols, _filter(cmd, cols, rows))
     if what == "empty":
         return _out(["Value"], [])
@@ -250,7 +258,16 @@ def _table_names(node: Node, session: Session, dbn: str) -> list[str]:
     if db is None:
         raise SqlError(1049, f"Unknown database '{dbn}'")
     node.accounts.check(session.user, session.host, "USAGE", dbn)
-    return sorted(node.table_def(db, t).name for t in db.tables)
+    return [t.name for t in _readable_tables(node, session, dbn)]
+
+
+def _readable_tables(node: Node, session: Session, dbn: str) -> list[TableDef]:
+    """The tables of ``dbn`` this session may know of (any privilege on them), by name."""
+    db = node.store.get(dbn)
+    if db is None or not _visible(node, session, dbn):
+        return []
+    tdefs = sorted((node.table_def(db, t) for t in db.tables), key=lambda t: t.name.lower())
+    return [t for t in tdefs if node.accounts.table_visible(session.user, session.host, dbn, t.name)]
 
 
 def _tdef(node: Node, session: Session, dbn: str | None, table: str | None) -> TableDef:
@@ -353,15 +370,12 @@ def info_schema_def(table: str) -> TableDef:
     return TableDef(name=name, columns=[Column(c, "varchar(512)") for c in columns], indexes=[])
 
 
-def _tables_rows(node: Node, session: Session) -> list[Sequence[Any]]:
+def _tables_rows(node: Node, session: Session, only: str | None = None) -> list[Sequence[Any]]:
     rows = []
-    for dbn in node.store.names():
-        if not _visible(node, session, dbn):
-            continue
+    for dbn in node.store.names() if only is None else [only]:
         db = node.store.get(dbn)
-        assert db is not None
-        for key in sorted(db.tables):
-            tdef = node.table_def(db, key)
+        for tdef in _readable_tables(node, session, dbn):
+            assert db is not None
             count = db.reader.execute(f"SELECT COUNT(*) FROM {quote(tdef.name)}").fetchone()[0]
             auto = None
             if tdef.auto_increment_column() is not None and _has_seq(db):
@@ -382,12 +396,7 @@ def _info_rows(node: Node, session: Session, name: str) -> list[Sequence[Any]]:
     if name in ("COLUMNS", "STATISTICS", "KEY_COLUMN_USAGE", "TABLE_CONSTRAINTS"):
         rows: list[Sequence[Any]] = []
         for dbn in node.store.names():
-            if not _visible(node, session, dbn):
-                continue
-            db = node.store.get(dbn)
-            assert db is not None
-            for key in sorted(db.tables):
-                tdef = node.table_def(db, key)
+            for tdef in _readable_tables(node, session, dbn):
                 rows += _table_info_rows(name, dbn, tdef)
         return rows
     if name == "PROCESSLIST":

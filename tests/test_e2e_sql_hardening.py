@@ -194,3 +194,56 @@ def test_replication_granted_on_one_database(node_factory) -> None:  # type: ign
     assert ("db2",) not in dst.sql("SHOW DATABASES")
     src.sql("REVOKE REPLICATION ON db1.* FROM repl")
     assert src.sql("SHOW GRANTS FOR repl") == [("GRANT USAGE ON *.* TO 'repl'@'%'",)]
+
+
+# -- 4. every view filters by the privileges MySQL would check -----------------------------------
+
+
+def _rows(srv: NodeProcess, user: str, sql: str) -> list[tuple]:
+    with srv.connect(user=user, password="upw") as c, c.cursor() as cur:
+        cur.execute(sql)
+        return list(cur.fetchall())
+
+
+def test_one_table_grant_reveals_only_that_table(srv: NodeProcess) -> None:
+    for stmt in ("CREATE DATABASE shop", "CREATE TABLE shop.visible (id INT PRIMARY KEY, name VARCHAR(10))",
+                 "CREATE TABLE shop.hidden (id INT PRIMARY KEY, card VARCHAR(20), KEY k (card))",
+                 "INSERT INTO shop.hidden VALUES (1, '4111111111111111')", "CREATE DATABASE secret",
+                 "CREATE USER one IDENTIFIED BY 'upw'", "GRANT SELECT ON shop.visible TO one"):
+        srv.sql(stmt)
+    assert _rows(srv, "one", "SHOW TABLES FROM shop") == [("visible",)]
+    assert _rows(srv, "one", "SHOW FULL TABLES FROM shop") == [("visible", "BASE TABLE")]
+    assert [r[0] for r in _rows(srv, "one", "SHOW TABLE STATUS FROM shop")] == ["visible"]
+    assert _rows(srv, "one", "SELECT TABLE_NAME, TABLE_ROWS FROM information_schema.TABLES "
+                             "WHERE TABLE_SCHEMA = 'shop'") == [("visible", 0)]
+    assert _rows(srv, "one", "SELECT DISTINCT TABLE_NAME FROM information_schema.COLUMNS "
+                             "WHERE TABLE_SCHEMA = 'shop'") == [("visible",)]
+    assert _rows(srv, "one", "SELECT DISTINCT TABLE_NAME FROM information_schema.STATISTICS "
+                             "WHERE TABLE_SCHEMA = 'shop'") == [("visible",)]
+    assert _rows(srv, "one", "SHOW CREATE DATABASE shop")[0][0] == "shop"
+    for db in ("secret", "nosuch"):
+        code, msg = _err(srv, f"SHOW CREATE DATABASE {db}", user="one", password="upw")
+        assert code == 1044 and f"to database '{db}'" in msg
+    code, _ = _err(srv, "SHOW TABLE STATUS FROM secret", user="one", password="upw")
+    assert code == 1044
+    assert len(srv.sql("SHOW TABLES FROM shop")) == 2  # root sees both
+
+
+def test_reverted_transactions_need_select_on_their_tables(node_factory) -> None:  # type: ignore[no-untyped-def]
+    a = node_factory("a", password=PW).start()
+    b = node_factory("b", password=PW).start()
+    for stmt in ("CREATE DATABASE secret", "CREATE TABLE secret.cards (id INT PRIMARY KEY, number VARCHAR(20))",
+                 "CREATE DATABASE pub", "CREATE USER pub IDENTIFIED BY 'upw'", "GRANT SELECT ON pub.* TO pub",
+                 "CREATE USER auditor IDENTIFIED BY 'upw'", "GRANT SELECT ON secret.cards TO auditor"):
+        a.sql(stmt)
+    b.sql(f"REPLICATE DATABASE secret FROM root:'{PW}'@127.0.0.1:{a.port}")
+    b.sql("STOP REPLICATING secret")
+    a.sql("INSERT INTO secret.cards VALUES (1, '4111111111111111')")  # split brain: reverted below
+    a.sql(f"REPLICATE DATABASE secret WITH FORCE DIFFERENTIAL FROM root:'{PW}'@127.0.0.1:{b.port}")
+    view = "SELECT DATABASE_NAME, OPERATION, ROW_AFTER FROM information_schema.DRLAB_REVERTED_TRANSACTIONS"
+    assert any("4111111111111111" in str(r) for r in a.sql(view))
+    assert _rows(a, "pub", view) == []
+    assert any("4111111111111111" in str(r) for r in _rows(a, "auditor", view))
+    status = "SELECT database_name FROM information_schema.LMV_REPLICATION_STATUS"
+    assert ("secret",) in a.sql(status) and _rows(a, "pub", status) == []
+    assert _rows(a, "pub", "SHOW REPLICATION STATUS") == []

@@ -38,7 +38,7 @@ from server.protocol import (
 )
 from server.session import Outcome, Session
 from sqlfront import statements as st
-from sqlfront.errors import ER_CON_COUNT, ER_HANDSHAKE, ER_NET_PACKET_TOO_LARGE, SqlError
+from sqlfront.errors import ER_CON_COUNT, ER_HANDSHAKE, ER_NET_PACKET_TOO_LARGE, SqlError, too_deep
 
 logger = logging.getLogger(__name__)
 
@@ -303,6 +303,8 @@ class DrlabConnection(AuthConnectionMixin, Connection):
                     await self._send(err_packet(SqlError(1317, "Query execution was interrupted")))
                 else:
                     raise
+            except RecursionError:  # a statement nested deeper than a check above caught
+                await self._send(err_packet(too_deep()))
             except Exception as e:
                 logger.exception("internal error")
                 await self._send(err_packet(SqlError(1105, f"Internal error in drlab: {type(e).__name__}: {e}")))

@@ -187,6 +187,7 @@ class Node:
         if cmd is not None:
             self._parse_cache.move_to_end(text)
             return cmd, None
+        st.check_utf8(text)
         shaped = literal_shape(text) if shape else None
         if shaped is not None:
             shape, values = shaped
@@ -445,8 +446,13 @@ def _note(code: int, msg: str) -> Any:
 
 
 def check_db_name(name: str) -> None:
-    if not name or len(name) > 64 or name != name.strip() or "/" in name or "\\" in name or "." in name:
-        raise SqlError(1102, f"Incorrect database name '{name}'")
+    """MySQL's rules for a new database's name (1102): 1 to 64 characters, no trailing blanks, no
+    path separators, dots or NUL bytes (they end a name in C and in file systems)."""
+    if (not name or len(name) > 64 or name != name.strip() or "/" in name or "\\" in name or "." in name
+            or "\0" in name):
+        shown = name.replace("\0", "\\0")
+        raise SqlError(1102, f"Incorrect database name '{shown}': use 1 to 64 characters without NUL bytes, "
+                       "dots, slashes, backslashes or leading/trailing blanks")
 
 
 def _home(ast: exp.Expression, current: str | None) -> tuple[str | None, bool]:

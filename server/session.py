@@ -29,7 +29,7 @@ from sqlfront.ddl import (
     table_from_create,
     table_like,
 )
-from sqlfront.errors import SqlError, not_supported
+from sqlfront.errors import SqlError, not_supported, too_deep
 from sqlfront.lower import Lowered, lower, substitute, variables_in
 from sqlfront.redact import redact
 from storage.database import Database, quote
@@ -669,6 +669,8 @@ class Session:
             return SqlError(1136, "Column count doesn't match value count at row 1")
         if "datatype mismatch" in msg:
             return SqlError(1366, "Incorrect integer value for an integer column")
+        if "Expression tree is too large" in msg or "parser stack overflow" in msg:
+            return too_deep()
         if isinstance(e, sqlite3.OperationalError) and (
                 "syntax error" in msg or msg == "incomplete input" or msg.startswith("unrecognized token")):
             return SqlError(1064, f"You have an error in your SQL syntax: {msg}")

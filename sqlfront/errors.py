@@ -73,6 +73,7 @@ SQLSTATES: dict[int, str] = {
     1176: "42000",  # ER_KEY_DOES_NOT_EXITS
     1232: "42000",  # ER_WRONG_TYPE_FOR_VAR
     1280: "42000",  # ER_WRONG_NAME_FOR_INDEX
+    1300: "HY000",  # ER_INVALID_CHARACTER_STRING
     1317: "70100",  # ER_QUERY_INTERRUPTED
     1927: "70100",  # ER_CONNECTION_KILLED
     3152: "42000",  # ER_JSON_USED_AS_KEY
@@ -116,6 +117,10 @@ ER_CANNOT_USER = 1396
 ER_DATA_TOO_LONG = 1406
 
 
+ER_INVALID_CHARACTER_STRING = 1300
+ER_STACK_OVERRUN = 1436
+
+
 def not_supported(what: str) -> SqlError:
     """The error for MySQL syntax drlab recognises but does not implement: never a wrong result."""
     return SqlError(ER_NOT_SUPPORTED_YET, f"{what} is not supported by drlab")
@@ -128,4 +133,13 @@ def parse_error(near: str, line: int = 1) -> SqlError:
         ER_PARSE,
         "You have an error in your SQL syntax; check the manual that corresponds to your "
         f"MySQL server version for the right syntax to use near '{near}' at line {line}",
+    )
+
+
+def too_deep() -> SqlError:
+    """A statement nested too deeply to parse or run (MySQL: 1436 ER_STACK_OVERRUN)."""
+    return SqlError(
+        ER_STACK_OVERRUN,
+        "Thread stack overrun: the statement nests expressions, parentheses or subqueries too deeply; "
+        "flatten it (for example a long list of alternatives as col IN (...))",
     )

@@ -20,7 +20,14 @@ from sqlglot.errors import ErrorLevel, UnsupportedError
 from sqlglot.generators.mysql import MySQLGenerator
 from sqlglot.generators.sqlite import SQLiteGenerator
 
-from sqlfront.errors import ER_BAD_FIELD, ER_UNKNOWN_SYSTEM_VARIABLE, SqlError, not_supported, parse_error
+from sqlfront.errors import (
+    ER_BAD_FIELD,
+    ER_UNKNOWN_SYSTEM_VARIABLE,
+    SqlError,
+    not_supported,
+    parse_error,
+    too_deep,
+)
 
 if TYPE_CHECKING:
     from sqlfront.ddl import TableDef
@@ -1153,9 +1160,50 @@ def replace_as_insert(stmt: exp.Command) -> exp.Insert:
     return insert
 
 
+_BALANCE_OVER = 32  # AND / OR chains longer than this are rebalanced
+
+
+def _balance_connectors(stmt: exp.Expression) -> None:
+    """Collapse nested parentheses and rebuild long AND / OR chains as balanced trees (in place). The parser nests `a OR b OR c ...`
+    one level per term; a 1,000-term OR then overflows Python's recursion in the rewrite and
+    SQLite's expression depth limit (1,000). Both operators are associative, so the result is the
+    same; the depth becomes the logarithm of the length."""
+    for paren in list(stmt.find_all(exp.Paren)):  # ((((x)))) is (x): SQLite's parser stack holds ~100 levels
+        while isinstance(paren.this, exp.Paren):
+            paren.set("this", paren.this.this)
+    roots = [n for n in stmt.find_all(exp.And, exp.Or) if type(n.parent) is not type(n)]
+    for root in roots:
+        kind = type(root)
+        operands: list[exp.Expression] = []
+        stack: list[exp.Expression] = [root]
+        while stack:
+            node = stack.pop()
+            if type(node) is kind:
+                stack += [node.expression, node.this]
+            else:
+                operands.append(node)
+        if len(operands) > _BALANCE_OVER:
+            root.replace(_balanced(kind, operands).unnest())
+
+
+def _balanced(kind: type[exp.Connector], operands: list[exp.Expression]) -> exp.Expression:
+    if len(operands) == 1:
+        return operands[0]
+    mid = len(operands) // 2
+    # parenthesised, or SQLite's parser would nest the flat text `a OR b OR c ...` one level per term again
+    return exp.Paren(this=kind(this=_balanced(kind, operands[:mid]), expression=_balanced(kind, operands[mid:])))
+
+
 def lower(stmt: exp.Expression, resolver: Resolver) -> Lowered:
     """Lower one parsed MySQL statement to SQLite; `stmt` itself is left unchanged (callers cache
     parsed trees), the rewriting happens on a copy."""
+    try:
+        return _lower(stmt, resolver)
+    except RecursionError:
+        raise too_deep() from None
+
+
+def _lower(stmt: exp.Expression, resolver: Resolver) -> Lowered:
     kind = "select"
     replace = False
     if is_replace(stmt):
@@ -1164,6 +1212,7 @@ def lower(stmt: exp.Expression, resolver: Resolver) -> Lowered:
     else:
         stmt = stmt.copy()
     _number_placeholders(stmt)
+    _balance_connectors(stmt)
     low = _Lowering(resolver, stmt)
     upsert = False
     if isinstance(stmt, exp.Subquery) and not stmt.alias:

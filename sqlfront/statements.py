@@ -15,7 +15,8 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from sqlfront.ddl import parse_create_table
-from sqlfront.errors import SqlError, not_supported, parse_error
+from sqlfront.errors import ER_INVALID_CHARACTER_STRING, SqlError, not_supported, parse_error, too_deep
+from sqlfront.functions import VERSION
 
 
 @dataclass
@@ -111,14 +112,52 @@ def _ident(tok: str) -> str:
     return tok[1:-1].replace("``", "`") if tok.startswith("`") else tok
 
 
+# The version an executable comment /*!NNNNN ... */ is compared with: the server's (5.7.32 -> 50732).
+_VERSION_ID = (lambda major, minor, patch: int(major) * 10000 + int(minor) * 100 + int(patch))(*VERSION.split("."))
+
+def _executable(inner: str) -> str:
+    """The text of an executable comment's body: its statement text, or nothing when it names a
+    version newer than the server's (MySQL 5.7 ignores `/*!80000 ... */`)."""
+    m = re.match(r"\d{5,6}", inner)
+    if m is None:
+        return inner
+    return inner[m.end() :] if int(m.group(0)) <= _VERSION_ID else ""
+
+
+def _expand_executable_comments(sql: str) -> str:
+    """Inline MySQL's executable comments (`SELECT 1 /*!50000 + 1 */` is `SELECT 1 + 1`) anywhere in
+    a statement, outside quotes, as MySQL's lexer does."""
+    out: list[str] = []
+    start, i, n = 0, 0, len(sql)
+    while i < n:
+        c = sql[i]
+        if c in "'\"`":
+            i += 1
+            while i < n and sql[i] != c:
+                i += 2 if sql[i] == "\\" and c != "`" else 1
+            i += 1
+            continue
+        if c == "/" and sql.startswith("/*", i):
+            end = sql.find("*/", i + 2)
+            if end < 0:
+                break  # an unterminated comment: the parser reports it
+            if sql.startswith("/*!", i):
+                out += [sql[start:i], " ", _executable(sql[i + 3 : end]), " "]
+                start = end + 2
+            i = end + 2
+            continue
+        i += 1
+    out.append(sql[start:])
+    return "".join(out)
+
+
 def _strip_comments(sql: str) -> str:
     """Drop leading comments; keep MySQL's executable /*! ... */ comments' content."""
     s = sql.strip()
     while True:
         if s.startswith("/*!"):
             end = s.find("*/")
-            inner = s[3:end] if end >= 0 else s[3:]
-            inner = re.sub(r"^\d{5}", "", inner)
+            inner = _executable(s[3:end] if end >= 0 else s[3:])
             s = (inner + " " + (s[end + 2 :] if end >= 0 else "")).strip()
         elif s.startswith("/*"):
             end = s.find("*/")
@@ -255,6 +294,8 @@ def _split_qualified(tok: str) -> tuple[str | None, str]:
 def _sqlglot_parse(text: str) -> exp.Expression:
     try:
         asts = sqlglot.parse(text, read="mysql")
+    except RecursionError:
+        raise too_deep() from None
     except (ParseError, TokenError) as e:
         near = text
         errors = getattr(e, "errors", None)
@@ -361,11 +402,28 @@ _DDL_HEADS = {
 }
 
 
+_UNDECODABLE = re.compile("[\udc80-\udcff]+")  # bytes that were not UTF-8 (decoded with surrogateescape)
+
+
+def check_utf8(text: str) -> None:
+    """Refuse statement text that was not valid UTF-8 (the wire decodes it with surrogateescape),
+    with MySQL's 1300 naming the bytes, instead of failing deep inside the engine."""
+    if text.isascii():
+        return
+    m = _UNDECODABLE.search(text)
+    if m is not None:
+        raw = m.group(0).encode("utf-8", "surrogateescape")[:8]
+        raise SqlError(ER_INVALID_CHARACTER_STRING, f"Invalid utf8mb4 character string: '{raw.hex().upper()}'; send binary data as a "
+                       "hex literal (X'...') or as a prepared statement parameter")
+
+
 def parse_statement(text: str) -> Command:
     """Classify one statement (no trailing semicolon) into a command; raises SqlError."""
     body = _strip_comments(text)
     if not body:
         raise SqlError(1065, "Query was empty")
+    if "/*!" in body:
+        body = _expand_executable_comments(body)
     for pattern, fn in _SIMPLE:
         m = pattern.match(body)
         if m:

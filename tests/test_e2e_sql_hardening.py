@@ -247,3 +247,44 @@ def test_reverted_transactions_need_select_on_their_tables(node_factory) -> None
     status = "SELECT database_name FROM information_schema.LMV_REPLICATION_STATUS"
     assert ("secret",) in a.sql(status) and _rows(a, "pub", status) == []
     assert _rows(a, "pub", "SHOW REPLICATION STATUS") == []
+
+
+# -- 10. MySQL's errors and semantics for odd input ------------------------------------------------
+
+
+def test_deep_nesting_and_long_or_chains(srv: NodeProcess) -> None:
+    srv.sql("CREATE DATABASE d")
+    srv.sql("CREATE TABLE d.t (id INT PRIMARY KEY)")
+    srv.sql("INSERT INTO d.t VALUES (1), (5000)")
+    code, msg = _err(srv, "SELECT " + "(" * 1000 + "1" + ")" * 1000)
+    assert code == 1436 and "too deeply" in msg
+    assert srv.sql("SELECT " + "(" * 300 + "7" + ")" * 300) == [(7,)]
+    where = " OR ".join(f"id = {i}" for i in range(2, 1002)) + " OR id = 5000"
+    assert srv.sql(f"SELECT id FROM d.t WHERE {where}") == [(5000,)]
+    where = " AND ".join(f"id <> {i}" for i in range(2, 3002))
+    assert srv.sql(f"SELECT COUNT(*) FROM d.t WHERE {where}") == [(2,)]
+    assert srv.sql("SELECT 1") == [(1,)]  # still serving
+
+
+def test_invalid_utf8_is_1300(srv: NodeProcess) -> None:
+    with srv.connect() as c:
+        for raw in (b"SELECT '\xff\xfe'", b"SELECT 1 /* \xc3 */", b"SELECT \xe2\x82"):
+            with pytest.raises(pymysql.err.MySQLError) as e:
+                c.query(raw)
+            assert e.value.args[0] == 1300 and "Invalid utf8mb4 character string" in e.value.args[1], raw
+        c.query("SELECT 'caf\u00e9'")  # valid UTF-8 still works on the same connection
+        assert c.cursor().execute("SELECT 1") == 1
+
+
+def test_nul_in_a_database_name_is_1102(srv: NodeProcess) -> None:
+    for stmt in ("CREATE DATABASE `a\x00b`", "REPLICATE DATABASE `a\x00b` FROM root@127.0.0.1:1"):
+        code, msg = _err(srv, stmt)
+        assert code == 1102 and "NUL" in msg, stmt
+    assert srv.sql("SHOW DATABASES") == [("information_schema",)]
+
+
+def test_executable_comments_inside_a_statement(srv: NodeProcess) -> None:
+    assert srv.sql("SELECT 1 /*!50000 + 1 */") == [(2,)]
+    assert srv.sql("SELECT 1 /*! + 2 */ AS x") == [(3,)]
+    assert srv.sql("SELECT 1 /*!80000 + 1 */") == [(1,)]  # newer than the server's 5.7: ignored, as MySQL 5.7
+    assert srv.sql("SELECT '/*!50000 + 1 */'") == [("/*!50000 + 1 */",)]

@@ -11,7 +11,7 @@ import threading
 import pymysql
 import pytest
 
-from tests.conftest import NodeProcess, wait_for
+from lab.harness import NodeProcess, wait_for
 
 PW = "pw"
 

@@ -286,6 +286,11 @@ class TableDef:
             )
         return out
 
+    def pads_spaces(self, col: Column) -> bool:
+        """Whether comparisons of the column ignore trailing spaces: MySQL's character collations
+        are PAD SPACE ('a ' = 'a'); binary strings and numbers are not."""
+        return col.base in _TEXTS and (col.charset or self.charset).lower() != "binary"
+
     def _nocase(self, col: Column) -> bool:
         """MySQL's default collations are case-insensitive; _bin/_cs ones and BINARY are not."""
         if col.base not in _TEXTS:

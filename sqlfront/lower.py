@@ -713,6 +713,7 @@ class _Lowering:
         self.written: list[tuple[str | None, str]] = []
         self.calc_found_rows = False
         self.locking = False
+        self.padded: set[tuple[str, str]] = set()  # (qualifier or '', column): PAD SPACE text columns
 
     # -- the walk ------------------------------------------------------------------------------
 
@@ -1160,18 +1161,114 @@ def replace_as_insert(stmt: exp.Command) -> exp.Insert:
     return insert
 
 
+def _padded_columns(tables: list[exp.Table], resolver: Resolver) -> set[tuple[str, str]]:
+    """The column references that name PAD SPACE text columns of ``tables``, as (qualifier, name)
+    (qualifier '' for a bare name, when every table of the statement that has it pads spaces).
+    Names that are not the tables' own (CTEs, derived tables, select aliases) are left out."""
+    defs: dict[str, TableDef] = {}
+    for table in tables:
+        if not table.name or not isinstance(table.this, exp.Identifier):
+            continue
+        try:
+            defs[table.alias_or_name.lower()] = resolver.table(table.db or None, table.name)
+        except SqlError:
+            continue  # a CTE, DUAL or a missing table (reported by the resolution itself)
+    out: set[tuple[str, str]] = set()
+    bare: dict[str, bool] = {}
+    for alias, tdef in defs.items():
+        for col in tdef.columns:
+            name, pads = col.name.lower(), tdef.pads_spaces(col)
+            if pads:
+                out.add((alias, name))
+            bare[name] = bare.get(name, True) and pads
+    out.update(("", name) for name, pads in bare.items() if pads)
+    return out
+
+
+def _pad_space(low: _Lowering, node: exp.Expression) -> exp.Expression:
+    """MySQL compares character strings PAD SPACE: trailing spaces do not count ('a ' = 'a').
+    SQLite counts them, so a comparison of a text column with a value becomes one that keeps the
+    column's index and collation: for V = RTRIM(value), `c = V` holds when c lies in [V, V || '!')
+    (every string that starts with V followed by nothing, blanks or control characters) and what
+    follows V in c is only spaces. Two values (at least one a string literal) compare trimmed.
+    Column-to-column comparisons (joins) are left as SQLite does them."""
+    parent = node.parent
+    if isinstance(parent, (exp.Update, exp.OnConflict)) or node.arg_key == "expressions":
+        return node  # SET c = ... is an assignment
+    left, right = node.this, node.expression
+    op = type(node)
+    if _padded(low, right) and not _refers(left):
+        left, right, op = right, left, _FLIPPED[op]
+    if _padded(low, left) and not _refers(right):
+        return _pad_compare(op, left, _fn("rtrim", right))
+    if not _refers(left) and not _refers(right) and any(
+        isinstance(x, exp.Literal) and x.is_string for x in (left, right)
+    ):
+        return op(this=_fn("rtrim", left), expression=_fn("rtrim", right))
+    return node
+
+
+def _padded(low: _Lowering, node: exp.Expression) -> bool:
+    return isinstance(node, exp.Column) and ((node.table or "").lower(), node.name.lower()) in low.padded
+
+
+def _refers(node: exp.Expression) -> bool:
+    """Whether an operand reads a column or a subquery (it is not one value for the statement)."""
+    return any(isinstance(n, (exp.Column, exp.Select)) for n in node.walk())
+
+
+def _pad_compare(op: type[exp.Expression], col: exp.Column, value: exp.Expression) -> exp.Expression:
+    if op in (exp.GTE, exp.LT):  # trailing spaces of the column only make it compare greater
+        return op(this=col, expression=value)
+
+    def equal() -> exp.Expression:
+        tail = _fn("substr", col.copy(), exp.Add(this=_fn("length", value.copy()), expression=exp.Literal.number(1)))
+        return exp.Paren(this=exp.and_(
+            exp.GTE(this=col.copy(), expression=value.copy()),
+            exp.LT(this=col.copy(), expression=exp.DPipe(this=value.copy(), expression=exp.Literal.string("!"))),
+            exp.EQ(this=_fn("rtrim", tail), expression=exp.Literal.string("")),
+        ))
+
+    if op is exp.EQ:
+        return equal()
+    if op is exp.NEQ:
+        return exp.Not(this=equal())
+    if op is exp.GT:
+        return exp.Paren(this=exp.and_(exp.GT(this=col.copy(), expression=value.copy()), exp.Not(this=equal())))
+    return exp.Paren(this=exp.or_(exp.LTE(this=col.copy(), expression=value.copy()), equal()))  # LTE
+
+
+_FLIPPED: dict[type[exp.Expression], type[exp.Expression]] = {
+    exp.EQ: exp.EQ, exp.NEQ: exp.NEQ, exp.GT: exp.LT, exp.LT: exp.GT, exp.GTE: exp.LTE, exp.LTE: exp.GTE,
+}
+_HANDLERS.update({op: _pad_space for op in _FLIPPED})
+
 _BALANCE_OVER = 32  # AND / OR chains longer than this are rebalanced
 
 
-def _balance_connectors(stmt: exp.Expression) -> None:
-    """Collapse nested parentheses and rebuild long AND / OR chains as balanced trees (in place). The parser nests `a OR b OR c ...`
-    one level per term; a 1,000-term OR then overflows Python's recursion in the rewrite and
-    SQLite's expression depth limit (1,000). Both operators are associative, so the result is the
-    same; the depth becomes the logarithm of the length."""
-    for paren in list(stmt.find_all(exp.Paren)):  # ((((x)))) is (x): SQLite's parser stack holds ~100 levels
-        while isinstance(paren.this, exp.Paren):
-            paren.set("this", paren.this.this)
-    roots = [n for n in stmt.find_all(exp.And, exp.Or) if type(n.parent) is not type(n)]
+def _prepare(stmt: exp.Expression, resolver: Resolver) -> set[tuple[str, str]]:
+    """One pass over the (copied) statement before the rewrite: collapse nested parentheses,
+    rebuild long AND / OR chains as balanced trees (in place), and return the PAD SPACE columns
+    its comparisons may name (see `_padded_columns`).
+
+    The parser nests `a OR b OR c ...` one level per term; a 1,000-term OR then overflows Python's
+    recursion in the rewrite and SQLite's expression depth limit (1,000). Both operators are
+    associative, so the result is the same; the depth becomes the logarithm of the length.
+    ((((x)))) is (x): SQLite's parser stack holds about 100 levels."""
+    roots: list[exp.Expression] = []
+    tables: list[exp.Table] = []
+    compares = False
+    for node in stmt.walk():
+        if isinstance(node, exp.Paren):
+            while isinstance(node.this, exp.Paren):
+                node.set("this", node.this.this)
+        elif isinstance(node, (exp.And, exp.Or)):
+            if type(node.parent) is not type(node):
+                roots.append(node)
+        elif isinstance(node, exp.Table):
+            tables.append(node)
+        elif type(node) in _FLIPPED:
+            compares = True
     for root in roots:
         kind = type(root)
         operands: list[exp.Expression] = []
@@ -1184,6 +1281,7 @@ def _balance_connectors(stmt: exp.Expression) -> None:
                 operands.append(node)
         if len(operands) > _BALANCE_OVER:
             root.replace(_balanced(kind, operands).unnest())
+    return _padded_columns(tables, resolver) if compares else set()
 
 
 def _balanced(kind: type[exp.Connector], operands: list[exp.Expression]) -> exp.Expression:
@@ -1212,8 +1310,9 @@ def _lower(stmt: exp.Expression, resolver: Resolver) -> Lowered:
     else:
         stmt = stmt.copy()
     _number_placeholders(stmt)
-    _balance_connectors(stmt)
+    padded = _prepare(stmt, resolver)
     low = _Lowering(resolver, stmt)
+    low.padded = padded
     upsert = False
     if isinstance(stmt, exp.Subquery) and not stmt.alias:
         stmt = stmt.unnest()

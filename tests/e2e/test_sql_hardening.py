@@ -288,3 +288,21 @@ def test_executable_comments_inside_a_statement(srv: NodeProcess) -> None:
     assert srv.sql("SELECT 1 /*! + 2 */ AS x") == [(3,)]
     assert srv.sql("SELECT 1 /*!80000 + 1 */") == [(1,)]  # newer than the server's 5.7: ignored, as MySQL 5.7
     assert srv.sql("SELECT '/*!50000 + 1 */'") == [("/*!50000 + 1 */",)]
+
+
+def test_string_comparisons_ignore_trailing_spaces(srv: NodeProcess) -> None:
+    """MySQL's character collations are PAD SPACE: 'a ' = 'a', in expressions and on columns."""
+    assert srv.sql("SELECT 'a ' = 'a', 'a' <> 'a  ', 'a ' > 'a', 'a' < 'a ', 'a' = 'b'") == [(1, 0, 0, 0, 0)]
+    srv.sql("CREATE DATABASE d")
+    srv.sql("CREATE TABLE d.u (id INT PRIMARY KEY, name VARCHAR(20), code CHAR(4), UNIQUE KEY un (name))")
+    srv.sql("INSERT INTO d.u VALUES (1, 'bob  ', 'x'), (2, 'alice', 'y '), (3, 'Carol', 'z')")
+    assert srv.sql("SELECT id FROM d.u WHERE name = 'bob'") == [(1,)]
+    assert srv.sql("SELECT id FROM d.u WHERE name = 'alice   '") == [(2,)]
+    assert srv.sql("SELECT id FROM d.u WHERE name = 'CAROL '") == [(3,)]  # still case-insensitive
+    assert srv.sql("SELECT id FROM d.u WHERE code = 'y' AND name <> 'bob'") == [(2,)]
+    assert srv.sql("SELECT COUNT(*) FROM d.u WHERE name > 'bob'") == [(1,)]  # only Carol
+    with srv.connect() as c, c.cursor() as cur:  # a client-side bound value, as drivers send it
+        cur.execute("SELECT id FROM d.u WHERE name = %s", ("bob",))
+        assert cur.fetchall() == ((1,),)
+    srv.sql("UPDATE d.u SET code = 'w' WHERE name = 'bob'")
+    assert srv.sql("SELECT code FROM d.u WHERE id = 1") == [("w",)]

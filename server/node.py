@@ -252,7 +252,7 @@ class Node:
                 tdef = self.table_def(d, wt)
                 plan.target_table = tdef.name
                 plan.autoinc = tdef.auto_increment_column() is not None
-        plan.nparams = sum(1 for p in lw.params if p.index is not None)
+        plan.nparams = len({p.index for p in lw.params if p.index is not None})  # a '?' may be read twice
         insert = replace_as_insert(ast) if is_replace(ast) else ast  # type: ignore[arg-type]
         if isinstance(insert, exp.Insert):
             values = insert.expression

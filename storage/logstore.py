@@ -19,7 +19,10 @@ from pathlib import Path
 
 import lmdb
 
+from storage.retention import crash_point
+
 _KEY = struct.Struct(">IQ")
+TRUNCATE_CHUNK = 1000
 MAP_SIZE = 1 << 40  # sparse: LMDB only uses what it writes
 
 
@@ -35,6 +38,7 @@ class LogStore:
         )
         self._log = self.env.open_db(b"log")
         self._meta = self.env.open_db(b"meta")
+        self.appended: dict[int, int] = {}  # bytes appended per database id since the store opened
         self._written = 0  # appends made so far (a sequence number, not an LSN)
         self._synced = 0
         self._cond = threading.Condition()
@@ -46,12 +50,15 @@ class LogStore:
     # -- the log ---------------------------------------------------------------------------------
     def append(self, db_id: int, records: list[tuple[int, bytes]]) -> int:
         """Write records (not yet fsynced); returns the ticket ``wait_durable`` takes."""
+        size = 0
         with self.env.begin(write=True, db=self._log) as txn:
             for lsn, data in records:
                 # not append=True: that only works at the end of the whole sub-database, and
                 # silently refuses a record of a lower db id once a higher one has records
                 if not txn.put(_KEY.pack(db_id, lsn), data, overwrite=False):
                     raise DuplicateLsn(f"database {db_id} already has a record at LSN {lsn}")
+                size += len(data)
+        self.appended[db_id] = self.appended.get(db_id, 0) + size
         with self._cond:
             self._written += 1
             ticket = self._written
@@ -145,6 +152,48 @@ class LogStore:
                         break
         self.env.sync(True)
         return n
+
+    def truncate_through(self, db_id: int, lsn: int, chunk: int = TRUNCATE_CHUNK) -> int:
+        """Delete records of ``db_id`` with LSN <= lsn (the history behind a checkpoint); returns how
+        many. Oldest first, ``chunk`` records per LMDB transaction so appends are never held up
+        long; each transaction is atomic, so a crash leaves the log a contiguous suffix."""
+        n = 0
+        while True:
+            done = 0
+            with self.env.begin(write=True, db=self._log) as txn:
+                cur = txn.cursor()
+                if cur.set_range(_KEY.pack(db_id, 0)):
+                    while done < chunk:
+                        kid, klsn = _KEY.unpack(cur.key())
+                        if kid != db_id or klsn > lsn or not cur.delete():
+                            break
+                        done += 1
+                        if not cur.key():
+                            break
+            n += done
+            if done < chunk:
+                break
+            crash_point("truncate:partway")
+        self.env.sync(True)
+        return n
+
+    def log_bytes(self, db_id: int, after: int = 0, upto: int | None = None) -> tuple[int, int]:
+        """(records, bytes) of ``db_id``'s log with after < LSN <= upto (all of it by default)."""
+        count = size = 0
+        with self.env.begin(db=self._log, buffers=True) as txn:
+            cur = txn.cursor()
+            if cur.set_range(_KEY.pack(db_id, after + 1)):
+                for key, value in cur:
+                    kid, lsn = _KEY.unpack(key)
+                    if kid != db_id or (upto is not None and lsn > upto):
+                        break
+                    count += 1
+                    size += len(value)
+        return count, size
+
+    def sync(self) -> None:
+        """Make everything written so far durable now."""
+        self.env.sync(True)
 
     def drop(self, db_id: int) -> None:
         self.truncate_after(db_id, 0)

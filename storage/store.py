@@ -10,8 +10,10 @@ import json
 import os
 import shutil
 import sqlite3
+import threading
 import time
-from dataclasses import asdict
+import uuid
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import msgpack
@@ -19,10 +21,26 @@ import msgpack
 from storage.database import ConfigureConnection, Database, DbInfo, NeedsRebuild
 from storage.logstore import LogStore
 from storage.record import Record
+from storage.retention import Hold, Holds, Settings, crash_point
 
 
 class HistoryGap(Exception):
     """The local log does not reach back far enough for a revert or a rebuild."""
+
+
+@dataclass
+class RetentionPlan:
+    """One retention pass over a database: the log up to ``floor`` may go, ``keep`` checkpoints stay
+    and ``drop`` ones go; ``window`` is the oldest checkpoint kept by snapshots_to_keep; ``holds``
+    are the holds with the LSN each keeps the log after."""
+
+    db_id: int
+    first: int
+    floor: int
+    keep: list[int]
+    drop: list[int]
+    window: int | None
+    holds: list[tuple[Hold, int]]
 
 
 class Store:
@@ -32,11 +50,18 @@ class Store:
         (self.dir / "db").mkdir(exist_ok=True)
         self.log = LogStore(self.dir / "log")
         self.configure = configure
+        self.settings = Settings()
+        self.holds = Holds({int(k.split(":")[1]): v for k, v in self.log.meta_items("holds:")},
+                           lambda db_id, raw: self.log.meta_put(f"holds:{db_id}", raw))
+        self._locks: dict[int, threading.Lock] = {}
+        self._unckpt: dict[int, int] = {}  # log bytes after the newest checkpoint, when last counted
+        self._mark: dict[int, int] = {}  # ``log.appended`` at that count
         self.databases: dict[str, Database] = {}
         self.recovered: dict[str, int] = {}
         for _, raw in self.log.meta_items("db:"):
             info = DbInfo(**json.loads(raw))
-            db = self._open(info)
+            self._adopt_legacy_base(info.id)
+            db = self._restore_if_behind(self._open(info))
             self.recovered[info.name] = db.recover()
             if info.reverting is not None:  # a revert was cut off: finish it
                 db = self._finish_revert(db)
@@ -59,7 +84,7 @@ class Store:
         self.log.meta_put("next_db_id", str(next_id + 1).encode())
         info = DbInfo(id=next_id, name=name, **fields)  # type: ignore[arg-type]
         _remove(self._path(next_id))  # a stale file of a crashed create must not leak in
-        Path(str(self._path(next_id)) + ".base").unlink(missing_ok=True)
+        shutil.rmtree(self._ckpt_dir(next_id), ignore_errors=True)
         db = self._open(info)
         self.save(info)
         self.databases[name] = db
@@ -67,36 +92,175 @@ class Store:
 
     def install_snapshot(self, db: Database, snapshot: Path) -> Database:
         """Replace a (provisioning) database's content with a snapshot file taken by ``backup``:
-        its log is emptied, the file moved into place, and the database reopened at the snapshot's
-        LSN. Returns the new Database object, which replaces ``db`` in the catalog."""
-        self.log.drop(db.info.id)
-        base = self._base(db)
-        shutil.copyfile(snapshot, base)  # kept: the start a rebuild replays the log from
-        with open(base, "rb+") as f:
-            os.fsync(f.fileno())
-        return self._swap(db, snapshot)
+        its log and checkpoints are dropped, the snapshot becomes its first checkpoint (the start a
+        rebuild replays the log from), and the database is reopened at the snapshot's LSN. Returns
+        the new Database object, which replaces ``db`` in the catalog."""
+        with self.lock(db.info.id):
+            self.log.drop(db.info.id)
+            for _, path in self.checkpoints(db.info.id):
+                path.unlink()
+            tmp = self._ckpt_dir(db.info.id) / f"tmp-{uuid.uuid4().hex}.sqlite"
+            tmp.parent.mkdir(exist_ok=True)
+            shutil.copyfile(snapshot, tmp)
+            self._publish(tmp, _applied_lsn(tmp))
+            self._unckpt[db.info.id], self._mark[db.info.id] = 0, self.log.appended.get(db.info.id, 0)
+            return self._swap(db, snapshot)
 
-    def _base(self, db: Database) -> Path:
-        """The snapshot a provisioned copy started from (its log begins right after it)."""
-        return Path(str(db.path) + ".base")
+    # -- checkpoints and truncation ----------------------------------------------------------------
+    def lock(self, db_id: int) -> threading.Lock:
+        """Held while a database's checkpoints or log prefix change (a retention pass, a revert, a
+        snapshot install, a drop), so none of them sees the other half done."""
+        return self._locks.setdefault(db_id, threading.Lock())
+
+    def _ckpt_dir(self, db_id: int) -> Path:
+        return self.dir / "db" / f"{db_id}.checkpoints"
+
+    def checkpoints(self, db_id: int) -> list[tuple[int, Path]]:
+        """The database's checkpoints, oldest first: (LSN, file). A file is a checkpoint only once it
+        has its final name, which it gets after it is complete and on disk."""
+        d = self._ckpt_dir(db_id)
+        if not d.exists():
+            return []
+        out = []
+        for f in d.iterdir():
+            if f.name.startswith("tmp-"):
+                continue
+            out.append((int(f.stem), f))
+        return sorted(out)
+
+    def checkpoint(self, db: Database) -> int:
+        """Take a checkpoint of ``db`` now: a consistent SQLite copy at its applied LSN, durable,
+        with every record it holds durable in the log too. Returns its LSN. Safe to run on a thread
+        (the copy uses its own connection); the retention pass and SNAPSHOT DATABASE call it."""
+        with self.lock(db.info.id):
+            d = self._ckpt_dir(db.info.id)
+            d.mkdir(exist_ok=True)
+            self._unckpt[db.info.id], self._mark[db.info.id] = 0, self.log.appended.get(db.info.id, 0)
+            tmp = d / f"tmp-{uuid.uuid4().hex}.sqlite"
+            lsn = db.backup(tmp)
+            if any(c == lsn for c, _ in self.checkpoints(db.info.id)):
+                tmp.unlink()
+                return lsn
+            self.log.sync()  # the copy may hold records whose log write is not fsynced yet
+            self._publish(tmp, lsn)
+            return lsn
+
+    def _publish(self, tmp: Path, lsn: int) -> None:
+        """Make a complete copy a checkpoint: fsync it, then give it its final name, durably."""
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        crash_point("checkpoint:copied")
+        os.replace(tmp, tmp.parent / f"{lsn:020d}.sqlite")
+        _fsync_dir(tmp.parent)
+        crash_point("checkpoint:published")
+
+    def since_checkpoint(self, db: Database) -> int:
+        """Bytes of log written after the newest checkpoint (what SNAPSHOT_TRIGGER_SIZE is checked
+        against); counted from the log once, then kept up to date from the appends."""
+        db_id = db.info.id
+        if db_id not in self._unckpt:
+            ckpts = self.checkpoints(db_id)
+            self._mark[db_id] = self.log.appended.get(db_id, 0)
+            self._unckpt[db_id] = self.log.log_bytes(db_id, ckpts[-1][0] if ckpts else 0)[1]
+        return self._unckpt[db_id] + self.log.appended.get(db_id, 0) - self._mark[db_id]
+
+    def hold_lsn(self, db: Database, hold: Hold) -> int:
+        """The LSN a hold keeps the log after: its own, or for a time the last record before it."""
+        if hold.lsn is not None:
+            return hold.lsn
+        db_id = db.info.id
+        lo, hi = self.log.first_lsn(db_id), self.log.last_lsn(db_id)
+        if lo == 0 or hold.since is None:
+            return db.applied_lsn
+        found = hi + 1  # the first record committed at or after ``since``
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            rec = next(iter(self.log.records(db_id, mid - 1, 1)), None)
+            if rec is not None and Record.decode(rec[1]).ts >= hold.since:
+                found, hi = mid, mid - 1
+            else:
+                lo = mid + 1
+        return found - 1
+
+    def plan_retention(self, db: Database) -> RetentionPlan:
+        """What may go: the log up to the oldest kept checkpoint (the newest ``snapshots_to_keep``),
+        or less where a hold needs more; checkpoints neither kept nor held go too."""
+        db_id = db.info.id
+        ckpts = [c for c, _ in self.checkpoints(db_id)]
+        first = self.log.first_lsn(db_id)
+        holds = [(h, self.hold_lsn(db, h)) for h in self.holds.of(db_id)]
+        if not ckpts:
+            return RetentionPlan(db_id, first, 0, [], [], None, holds)
+        keep = set(ckpts[-max(self.settings.snapshots_to_keep, 1):])
+        window = min(keep)
+        floor = window
+        for h, lsn in holds:
+            if not h.keeps_state:
+                floor = min(floor, lsn)
+                continue
+            start = max((c for c in ckpts if c <= lsn), default=None)
+            if start is None:  # only the log from the creation (or the records after it) rebuilds it
+                floor = min(floor, 0 if first <= 1 else lsn)
+            else:
+                keep.add(start)
+                floor = min(floor, start)
+        return RetentionPlan(db_id, first, max(floor, 0), sorted(keep), [c for c in ckpts if c not in keep],
+                             window, holds)
+
+    def truncate(self, db: Database, plan: RetentionPlan) -> int:
+        """Carry out a plan: delete the log through its floor, then the checkpoints it drops. Each
+        step is crash-safe on its own (see ``LogStore.truncate_through``); returns records deleted."""
+        with self.lock(plan.db_id):
+            n = 0
+            if plan.first and plan.floor >= plan.first:
+                n = self.log.truncate_through(plan.db_id, plan.floor)
+            crash_point("truncate:log-done")
+            dropped = dict(self.checkpoints(plan.db_id))
+            for c in plan.drop:
+                if c in dropped:
+                    dropped[c].unlink()
+            if plan.drop:
+                _fsync_dir(self._ckpt_dir(plan.db_id))
+            return n
+
+    def _restore_if_behind(self, db: Database) -> Database:
+        """Recovery's starting point: the database file, unless the log no longer reaches back to it
+        (its writes were lost in an OS crash, or the file is gone); then the newest checkpoint."""
+        ckpts = self.checkpoints(db.info.id)
+        if not ckpts or db.applied_lsn >= ckpts[-1][0]:
+            return db
+        first = self.log.first_lsn(db.info.id)
+        if first and db.applied_lsn + 1 >= first:
+            return db
+        tmp = Path(str(db.path) + ".restore")
+        shutil.copyfile(ckpts[-1][1], tmp)
+        return self._swap(db, tmp)
+
+    def _adopt_legacy_base(self, db_id: int) -> None:
+        """A data directory from before checkpoints kept a provisioned copy's snapshot as
+        ``<id>.sqlite.base``: it becomes that database's first checkpoint."""
+        base = Path(str(self._path(db_id)) + ".base")
+        if base.exists():
+            self._ckpt_dir(db_id).mkdir(exist_ok=True)
+            tmp = self._ckpt_dir(db_id) / f"tmp-{uuid.uuid4().hex}.sqlite"
+            os.replace(base, tmp)
+            self._publish(tmp, _applied_lsn(tmp))
 
     def _rebuild_start(self, db: Database, lsn: int) -> Path | None:
         """The file a rebuild up to ``lsn`` starts from: None for an empty database (the log goes
-        back to the creation), the base snapshot when the log starts right after it."""
+        back to the creation), else the newest checkpoint at or before ``lsn`` that the log
+        continues without a gap."""
         first = self.log.first_lsn(db.info.id)
         if lsn == 0 or first == 1:
             return None
-        base = self._base(db)
-        if base.exists():
-            conn = sqlite3.connect(str(base))
-            try:
-                base_lsn = conn.execute("SELECT applied_lsn FROM _drlab_state").fetchone()[0]
-            finally:
-                conn.close()
-            if base_lsn <= lsn and (first == 0 or first == base_lsn + 1):
-                return base
-        raise HistoryGap("the transactions to revert include DDL, and neither the local log nor the snapshot this "
-                         "copy was provisioned from reaches back far enough to rebuild it")
+        usable = [(c, path) for c, path in self.checkpoints(db.info.id)
+                  if c == lsn or (c < lsn and first and first <= c + 1)]
+        if usable:
+            return usable[-1][1]
+        oldest = min((c for c, _ in self.checkpoints(db.info.id)), default=None)
+        raise HistoryGap("the transactions to revert include DDL, and no kept checkpoint with the log after it "
+                         f"reaches back to LSN {lsn} (the oldest checkpoint kept is at LSN {oldest}; "
+                         "SET GLOBAL snapshots_to_keep keeps more of them)")
 
     # -- reverting a divergent suffix (WITH FORCE DIFFERENTIAL) -------------------------------------
     def revert_to(self, db: Database, lsn: int, source: str) -> tuple[Database, list[Record]]:
@@ -124,20 +288,24 @@ class Store:
     def _finish_revert(self, db: Database) -> Database:
         lsn = db.info.reverting
         assert lsn is not None
-        if db.applied_lsn > lsn:
-            records = [Record.decode(d) for _, d in self.log.records(db.info.id, lsn)]
-            try:
-                db.revert(records)
-            except NeedsRebuild:
-                db = self._rebuild(db, lsn)
-        self.log.truncate_after(db.info.id, lsn)
+        with self.lock(db.info.id):
+            if db.applied_lsn > lsn:
+                records = [Record.decode(d) for _, d in self.log.records(db.info.id, lsn)]
+                try:
+                    db.revert(records)
+                except NeedsRebuild:
+                    db = self._rebuild(db, lsn)
+            self.log.truncate_after(db.info.id, lsn)
+            for c, path in self.checkpoints(db.info.id):
+                if c > lsn:  # a checkpoint of the reverted suffix must never be restored
+                    path.unlink()
         db.info.reverting = None
         self.save(db.info)
         return db
 
     def _rebuild(self, db: Database, lsn: int) -> Database:
-        """Replay the log up to ``lsn`` into a fresh file (from the base snapshot of a provisioned
-        copy, else from nothing), and swap it in."""
+        """Replay the log up to ``lsn`` into a fresh file (from the newest usable checkpoint, else
+        from nothing), and swap it in."""
         start = self._rebuild_start(db, lsn)
         tmp = Path(str(db.path) + ".rebuild")
         _remove(tmp)
@@ -177,7 +345,9 @@ class Store:
         self.log.drop(db.info.id)
         self.log.meta_put_many([(k, None) for k, _ in self.log.meta_items(f"reverted:{db.info.id}:")])
         _remove(db.path)
-        self._base(db).unlink(missing_ok=True)
+        with self.lock(db.info.id):
+            shutil.rmtree(self._ckpt_dir(db.info.id), ignore_errors=True)
+        self.holds.forget(db.info.id)
 
     def rename(self, db: Database, new_name: str) -> None:
         self.databases.pop(db.info.name)
@@ -200,6 +370,22 @@ class Store:
     def wipe(self) -> None:
         self.close()
         shutil.rmtree(self.dir)
+
+
+def _applied_lsn(path: Path) -> int:
+    conn = sqlite3.connect(str(path))
+    try:
+        return int(conn.execute("SELECT applied_lsn FROM _drlab_state").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _remove(path: Path, keep_main: bool = False) -> None:

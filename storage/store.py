@@ -273,7 +273,8 @@ class Store:
         the reverted records."""
         records = [Record.decode(d) for n, d in self.log.records(db.info.id, lsn) if n <= db.applied_lsn]
         if db.applied_lsn > lsn and (not records or records[0].lsn != lsn + 1):
-            raise HistoryGap(f"the local log starts after LSN {lsn}: the transactions to revert are not all in it")
+            raise HistoryGap(f"the local log starts after LSN {lsn}: the transactions to revert are not all in it "
+                             "(the log is kept from the oldest of the newest snapshots_to_keep checkpoints)")
         if any(op[0] == "sql" for r in records for op in r.ops):
             self._rebuild_start(db, lsn)  # refused (HistoryGap) before anything is written
         now = time.time()

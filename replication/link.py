@@ -26,7 +26,7 @@ import pymysql
 
 from sqlfront.replproto import quote_string
 from storage.database import Database, OutOfOrder
-from storage.history import epoch_at, prefix
+from storage.history import epoch_at, prefix, shared_point
 from storage.record import CorruptRecord, Record
 from storage.store import Store
 
@@ -68,6 +68,7 @@ class Progress:
     throughput: float = 0.0  # bytes/s applied, smoothed
     record_bytes: float = 200.0  # average record size, smoothed
     apply_delay: tuple[float, float] = (0.0, 0.0)  # (seconds from commit to apply, when) of the last batch
+    reprovisioned: str = ""  # why and when the copy was last re-provisioned (it fell behind the source's log)
 
 
 class Link:
@@ -183,6 +184,8 @@ class Link:
                     self._unrecoverable(str(e))
                     self._fail(LinkError(1236, f"Replication stopped: {e}"))
                     return
+                if code == 1236 and not fail_fast and await self._fell_behind():
+                    continue
                 if fail_fast and not self.caught_up.done():
                     self._fail(e if isinstance(e, LinkError) else LinkError(code, str(e)))
                     return
@@ -199,6 +202,30 @@ class Link:
                     return
                 await asyncio.sleep(2.0)
             attempt = 0
+
+    async def _fell_behind(self) -> bool:
+        """Whether the source no longer keeps the records this copy needs next, though their
+        histories agree: then the copy becomes ``provisioning`` again and the link copies a fresh
+        snapshot (nothing is lost: a replica holds only what its source has)."""
+        db = self.db
+        if db.info.state != "replicating":
+            return False
+        try:
+            hello = await self.hello()
+        except LinkError:
+            return False
+        mine = db.info.epochs
+        if (hello["id"] != self.source.get("db_id") or db.applied_lsn + 1 >= hello["first"]
+                or shared_point(mine, db.applied_lsn, hello["epochs"], hello["last"]) != db.applied_lsn):
+            return False
+        why = (f"the source no longer keeps the log after LSN {db.applied_lsn}, which this copy needed next "
+               "(it was disconnected or paused longer than the source's retention; see the source's "
+               "information_schema.DRLAB_RETENTION_HOLDS)")
+        log.warning("link %s: %s; re-provisioning from a fresh snapshot", self.name, why)
+        self.progress.reprovisioned = f"re-provisioned from a fresh snapshot at {time.strftime('%H:%M:%S')}: {why}"
+        db.info.state, db.info.details = "provisioning", f"re-provisioning from a fresh snapshot: {why}"
+        self.store.save(db.info)
+        return True
 
     def _fail(self, e: LinkError) -> None:
         if not self.caught_up.done():
@@ -260,6 +287,7 @@ class Link:
         db = self.store.install_snapshot(db, incoming)
         if db.applied_lsn != snap_lsn:
             raise LinkError(1236, f"The snapshot holds LSN {db.applied_lsn}, not {snap_lsn}")
+        db.info.details = ""
         self.store.save(db.info)
         self.on_reset(db)
         p.phase, p.hardened_lsn = "catching up", snap_lsn

@@ -2,8 +2,9 @@
 
 Replicas pull. A primary never waits for them (cross-cluster replication is asynchronous): it only
 serves snapshots and durable log records on request and remembers, per replica, the position that
-replica last reported, for the status views. The log is never truncated, so every record a replica
-may still need stays available.
+replica last reported, for the status views. Each replica holds the log after its position (a
+retention hold, see storage.retention) while it fetches, and for drlab_replica_hold_timeout seconds
+after its last fetch; a replica that needs records no longer kept is told so and re-provisions.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from storage.store import Store
 
 CHUNK_BYTES = 4 << 20
 SNAPSHOT_TTL = 3600.0
+SNAPSHOT_HOLD_TTL = 60.0
+SNAPSHOT_HOLD = "provisioning snapshot "
+REPLICA_HOLD = "replica "
 
 
 class SourceError(Exception):
@@ -94,6 +98,7 @@ class Source:
         path = self.dir / f"{sid}.sqlite"
         lsn = await asyncio.to_thread(db.backup, path)
         size = path.stat().st_size
+        self._hold_for_snapshot(db, sid, lsn)
         self._snapshots[sid] = (path, size, time.time(), name)
         self._expire()
         return [sid, lsn, size]
@@ -109,7 +114,10 @@ class Source:
         entry = self._snapshots.get(sid)
         if entry is None:
             raise SourceError(1236, "Unknown or expired snapshot; restart provisioning")
-        path, size, _, _ = entry
+        path, size, _, name = entry
+        db = self.store.get(name)
+        if db is not None:
+            self._hold_for_snapshot(db, sid, None)
         with open(path, "rb") as f:
             f.seek(offset)
             data = f.read(CHUNK_BYTES)
@@ -117,6 +125,18 @@ class Source:
             del self._snapshots[sid]
             path.unlink(missing_ok=True)
         return data
+
+    def _hold_for_snapshot(self, db: Database, sid: str, lsn: int | None) -> None:
+        """Keep the log after a provisioning snapshot while it is copied (renewed by each chunk), until
+        the new replica's first fetch holds it in its own name (or a minute passes)."""
+        owner = f"{SNAPSHOT_HOLD}{sid[:8]}"
+        if lsn is None:
+            held = next((h for h in self.store.holds.of(db.info.id) if h.owner == owner), None)
+            if held is None:
+                return
+            lsn = held.lsn
+        self.store.holds.hold(db.info.id, owner, "a replica is copying a snapshot taken here and will fetch "
+                              "the records after it", lsn=lsn, ttl=SNAPSHOT_HOLD_TTL)
 
     def _expire(self) -> None:
         now = time.time()
@@ -141,9 +161,20 @@ class Source:
             if after > db.applied_lsn or (after > 0 and epoch_at(info.epochs, after) != epoch):
                 raise SourceError(1236, f"The replica's history diverges from the source's at LSN {after} "
                                   f"(epoch {epoch}); use REPLICATE DATABASE ... WITH FORCE DIFFERENTIAL")
+            owner = f"{REPLICA_HOLD}{replica or 'at an unknown address'}"
             if after + 1 < self.retained_from(db):
-                raise SourceError(1236, f"The source no longer keeps the log after LSN {after}; "
-                                  "replicate the database again into a new database")
+                self.store.holds.release(info.id, owner)
+                raise SourceError(1236, f"The source no longer keeps the log after LSN {after} (it keeps the log "
+                                  "after its oldest kept checkpoint and what retention holds need, see "
+                                  "information_schema.DRLAB_RETENTION_HOLDS); the replica must be re-provisioned "
+                                  "from a fresh snapshot")
+            self.store.holds.hold(info.id, owner, "a replica fetches the records after its position; kept while "
+                                  "it is connected and for drlab_replica_hold_timeout seconds after its last "
+                                  "fetch (paused or disconnected)", lsn=after,
+                                  ttl=self.store.settings.replica_hold_timeout)
+            for held in self.store.holds.of(info.id):  # the copy a snapshot hold kept the log for arrived
+                if held.owner.startswith(SNAPSHOT_HOLD) and held.lsn == after:
+                    self.store.holds.release(info.id, held.owner)
             deadline = time.monotonic() + wait_ms / 1000
             while True:
                 wake = self._wakeups.setdefault(info.id, asyncio.Event())

@@ -3,7 +3,7 @@ services on the node. One place, so the process wiring does not grow with every 
 
 from __future__ import annotations
 
-from server import aggregators, locks, pipelines, replication
+from server import aggregators, locks, pipelines, replication, retention
 from server.node import Node
 
 
@@ -13,3 +13,4 @@ def install(node: Node) -> None:
     aggregators.install(node)
     locks.install(node)
     pipelines.install(node)
+    retention.install(node)

@@ -309,6 +309,8 @@ class Replication:
             parts.append("source disconnected")
         if p.last_error:
             parts.append(p.last_error)
+        if p.reprovisioned:
+            parts.append(p.reprovisioned)
         return "; ".join(parts)
 
     def status_rows(self) -> list[dict[str, Any]]:

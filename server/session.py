@@ -206,6 +206,10 @@ class Session:
         return Outcome()
 
     async def _implicit_commit(self) -> None:
+        await self.implicit_commit()
+
+    async def implicit_commit(self) -> None:
+        """Commit an open transaction, as a statement that causes an implicit commit does first."""
         if self.in_transaction:
             await self.commit()
 

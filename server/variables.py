@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from sqlfront.errors import SqlError
+from storage import retention
 
 VERSION = "5.7.32"  # what SingleStore claims to be (facts.md section 8)
 MEMSQL_VERSION = "8.9.3"
@@ -35,6 +36,7 @@ DEFAULTS: dict[str, tuple[Any, bool]] = {
     "connect_timeout": (10, False),
     "consensus_election_timeout": (30000, False),
     "consensus_enabled": ("OFF", False),
+    "drlab_replica_hold_timeout": (retention.REPLICA_HOLD_TIMEOUT, False),
     "default_storage_engine": ("InnoDB", False),
     "default_tmp_storage_engine": ("InnoDB", False),
     "div_precision_increment": (4, False),
@@ -63,6 +65,8 @@ DEFAULTS: dict[str, tuple[Any, bool]] = {
     "read_only": (0, False),
     "secure_file_priv": ("", True),
     "server_id": (1, False),
+    "snapshot_trigger_size": (retention.SNAPSHOT_TRIGGER_SIZE, False),
+    "snapshots_to_keep": (retention.SNAPSHOTS_TO_KEEP, False),
     "sql_auto_is_null": (0, False),
     "sql_mode": ("STRICT_ALL_TABLES", False),
     "sql_quote_show_create": (1, False),
@@ -93,10 +97,14 @@ _BOOLEAN = {"autocommit", "foreign_key_checks", "unique_checks", "sql_safe_updat
 
 
 # variables with no session value, and those whose session value is a read-only copy of the global
-GLOBAL_ONLY = {"connect_timeout", "max_connections"}
+GLOBAL_ONLY = {"connect_timeout", "max_connections", "snapshots_to_keep", "snapshot_trigger_size",
+               "drlab_replica_hold_timeout"}
 SESSION_READ_ONLY = {"max_allowed_packet"}
-# MySQL's ranges for the limits the wire enforces (a value outside is refused, never clamped silently)
-RANGES = {"connect_timeout": (2, 31536000), "max_connections": (1, 100000), "max_allowed_packet": (1024, 1 << 30)}
+# accepted ranges: MySQL's for the limits the wire enforces, and the retention settings' (docs/retention.md);
+# a value outside is refused, never clamped silently
+RANGES = {"connect_timeout": (2, 31536000), "max_connections": (1, 100000), "max_allowed_packet": (1024, 1 << 30),
+          "snapshots_to_keep": (1, 10), "snapshot_trigger_size": (4096, 1 << 40),
+          "drlab_replica_hold_timeout": (1, 31536000)}
 
 
 def normalize(name: str, value: Any, scope: str = "session") -> Any:

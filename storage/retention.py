@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 # databases are small and a restart replays at most this much log (docs/retention.md).
 SNAPSHOTS_TO_KEEP = 2
 SNAPSHOT_TRIGGER_SIZE = 16 << 20
+REPLICA_HOLD_TIMEOUT = 3600  # seconds a replica's hold outlives its last fetch (paused, disconnected)
 CRASH_ENV = "DRLAB_TEST_CRASH_AT"
 
 
@@ -46,10 +47,12 @@ class Hold:
 
 @dataclass
 class Settings:
-    """The node's retention settings (SET GLOBAL snapshots_to_keep / snapshot_trigger_size)."""
+    """The node's retention settings (SET GLOBAL snapshots_to_keep,
+    snapshot_trigger_size, drlab_replica_hold_timeout)."""
 
     snapshots_to_keep: int = SNAPSHOTS_TO_KEEP
     snapshot_trigger_size: int = SNAPSHOT_TRIGGER_SIZE
+    replica_hold_timeout: float = REPLICA_HOLD_TIMEOUT
 
 
 class Holds:
@@ -71,6 +74,17 @@ class Holds:
         if new:
             self.save(db_id)
         return h
+
+    def retime(self, owner_prefix: str, ttl: float) -> None:
+        """Give every hold whose owner starts with ``owner_prefix`` a new time-to-live (a setting
+        changed: it applies to the holds already registered, such as a paused replica's)."""
+        for db_id, holds in self.by_db.items():
+            changed = False
+            for h in holds.values():
+                if h.owner.startswith(owner_prefix) and h.ttl is not None:
+                    h.ttl, changed = ttl, True
+            if changed:
+                self.save(db_id)
 
     def release(self, db_id: int, owner: str) -> None:
         if self.by_db.get(db_id, {}).pop(owner, None) is not None:

@@ -45,3 +45,7 @@ bench-replication: $(VENV)/.installed-test
 .PHONY: bench-failback
 bench-failback: $(VENV)/.installed-test
 	$(PY) bench/failback.py
+
+.PHONY: bench-retention
+bench-retention: $(VENV)/.installed-test
+	$(PY) bench/retention.py

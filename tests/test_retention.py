@@ -1,4 +1,4 @@
-"""Unit tests for checkpoints, log truncation and retention holds in storage/ (no server processes)."""
+"""Unit tests for checkpoints, log truncation and retention holds in storage/, and SNAPSHOT DATABASE's grammar."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from sqlfront.errors import SqlError
+from sqlfront.retention import SnapshotDatabase, parse_snapshot
 from storage.logstore import LogStore
 from storage.store import HistoryGap, Store
 from tests.test_storage import create_table, insert, opened, put_back, recs, rows
@@ -187,3 +189,20 @@ def test_a_legacy_base_snapshot_becomes_the_first_checkpoint(tmp_path: Path) -> 
     with opened(tmp_path / "data") as store:
         assert ckpt_lsns(store, 1) == [2]
         assert not Path(str(store.get("app").path) + ".base").exists()  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("text, db", [("SNAPSHOT DATABASE app", "app"), ("snapshot app;", "app"),
+                                      ("SNAPSHOT DATABASE `my db`", "my db"), ("  Snapshot  Database  x1 ", "x1")])
+def test_snapshot_database_parses(text: str, db: str) -> None:
+    assert parse_snapshot(text) == SnapshotDatabase(db)
+
+
+@pytest.mark.parametrize("text", ["SNAPSHOT", "SNAPSHOT DATABASE", "SNAPSHOT DATABASE a b", "SNAPSHOT a, b"])
+def test_malformed_snapshot_database_is_a_syntax_error(text: str) -> None:
+    with pytest.raises(SqlError) as e:
+        parse_snapshot(text)
+    assert e.value.code == 1064
+
+
+def test_other_statements_are_not_snapshot_database() -> None:
+    assert parse_snapshot("SELECT 1") is None and parse_snapshot("SNAPSHOTS") is None

@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import NodeProcess  # noqa: E402
+from lab.harness import NodeProcess  # noqa: E402
 
 DB = "bench"
 

@@ -8,9 +8,9 @@ import threading
 import pymysql
 import pytest
 
-from tests.conftest import NodeProcess, wait_for
-from tests.test_e2e_failback import _differential
-from tests.test_e2e_replication import _caught_up, _ext, _populate, _replicate
+from lab.harness import NodeProcess, wait_for
+from tests.e2e.test_failback import _differential
+from tests.e2e.test_replication import _caught_up, _ext, _populate, _replicate
 
 
 def _rows(n: NodeProcess, view: str, db: str = "app") -> list[dict]:

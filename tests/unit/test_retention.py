@@ -12,7 +12,7 @@ from sqlfront.errors import SqlError
 from sqlfront.retention import SnapshotDatabase, parse_snapshot
 from storage.logstore import LogStore
 from storage.store import HistoryGap, Store
-from tests.test_storage import create_table, insert, opened, put_back, recs, rows
+from tests.unit.test_storage import create_table, insert, opened, put_back, recs, rows
 
 
 def test_truncate_through_deletes_the_prefix_in_chunks_and_counts_bytes(tmp_path: Path) -> None:

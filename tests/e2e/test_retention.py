@@ -58,7 +58,8 @@ def test_settings_and_snapshot_database_refuse_bad_input(node) -> None:  # type:
     _populate(node, rows=1)
     for stmt, code in [("SET GLOBAL snapshots_to_keep = 0", 1231), ("SET GLOBAL snapshots_to_keep = 11", 1231),
                        ("SET GLOBAL snapshot_trigger_size = 100", 1231), ("SET GLOBAL snapshot_trigger_size = 'x'", 1232),
-                       ("SET GLOBAL drlab_replica_hold_timeout = 0", 1231), ("SNAPSHOT DATABASE nope", 1049),
+                       ("SET GLOBAL drlab_replica_hold_timeout = 0", 1231), ("SET snapshots_to_keep = 3", 1229),
+                       ("SNAPSHOT DATABASE nope", 1049),
                        ("SNAPSHOT DATABASE", 1064), ("SNAPSHOT app extra", 1064)]:
         with pytest.raises(pymysql.err.MySQLError) as e:
             node.sql(stmt)

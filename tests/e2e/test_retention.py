@@ -179,3 +179,17 @@ def test_kill_during_a_checkpoint_or_truncation_loses_no_acknowledged_write(node
     a.start()
     assert set(acked) | {-1} <= {r[0] for r in a.sql("SELECT id FROM t", "app")}
     assert _log(a)["CHECKPOINTS"] >= 1
+
+
+def test_the_views_list_only_databases_the_account_can_see(node) -> None:  # type: ignore[no-untyped-def]
+    _populate(node, rows=1)
+    _populate(node, "other", rows=1)
+    node.sql("CREATE USER 'u'@'%' IDENTIFIED BY 'u-Pw1'")
+    node.sql("GRANT SELECT ON other.* TO 'u'@'%'")
+    with node.connect(user="u", password="u-Pw1") as c, c.cursor() as cur:
+        for view in ("DRLAB_LOG", "DRLAB_RETENTION_HOLDS"):
+            cur.execute(f"SELECT DATABASE_NAME FROM information_schema.{view}")
+            assert {r[0] for r in cur.fetchall()} == {"other"}, view
+        with pytest.raises(pymysql.err.MySQLError) as e:
+            cur.execute("SNAPSHOT DATABASE other")
+        assert e.value.args[0] == 1227 and "SUPER" in e.value.args[1]

@@ -93,7 +93,9 @@ class Retention:
                 continue
             if save and self.store.holds.by_db.get(db.info.id):
                 self.store.holds.save(db.info.id)
-            since = await asyncio.to_thread(self.store.since_checkpoint, db)
+            since = self.store.since_checkpoint(db)
+            if since is None:
+                since = await asyncio.to_thread(self.store.count_since_checkpoint, db)
             if since >= self.store.settings.snapshot_trigger_size:
                 await self.checkpoint(db)
             elif full:
@@ -172,6 +174,8 @@ class Retention:
 
             if plan.window is None:
                 since = self.store.since_checkpoint(db)
+                if since is None:
+                    since = self.store.count_since_checkpoint(db)
                 trigger = self.store.settings.snapshot_trigger_size
                 n, size = self._log_bytes(info.id, 0, db.applied_lsn)
                 rows.append((info.name, "no checkpoint yet",
@@ -217,7 +221,9 @@ class Retention:
             first, last = self.store.log.first_lsn(db_id), self.store.log.last_lsn(db_id)
             n, size = self._log_bytes(db_id, 0, last)
             ckpts = self.store.checkpoints(db_id)
-            rows.append((db.info.name, first or None, last or None, n, size, self.store.since_checkpoint(db),
+            since = self.store.since_checkpoint(db)
+            rows.append((db.info.name, first or None, last or None, n, size,
+                         self.store.count_since_checkpoint(db) if since is None else since,
                          self.store.settings.snapshot_trigger_size, len(ckpts),
                          sum(p.stat().st_size for _, p in ckpts)))
         return rows

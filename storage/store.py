@@ -61,6 +61,8 @@ class Store:
         for _, raw in self.log.meta_items("db:"):
             info = DbInfo(**json.loads(raw))
             self._adopt_legacy_base(info.id)
+            for stale in self._ckpt_dir(info.id).glob("tmp-*"):  # a checkpoint cut off by a crash
+                stale.unlink()
             db = self._restore_if_behind(self._open(info))
             self.recovered[info.name] = db.recover()
             if info.reverting is not None:  # a revert was cut off: finish it
@@ -154,15 +156,21 @@ class Store:
         _fsync_dir(tmp.parent)
         crash_point("checkpoint:published")
 
-    def since_checkpoint(self, db: Database) -> int:
-        """Bytes of log written after the newest checkpoint (what SNAPSHOT_TRIGGER_SIZE is checked
-        against); counted from the log once, then kept up to date from the appends."""
+    def since_checkpoint(self, db: Database) -> int | None:
+        """Bytes of log written after the newest checkpoint (what snapshot_trigger_size is checked
+        against), kept up to date from the appends; None until ``count_since_checkpoint`` ran."""
         db_id = db.info.id
         if db_id not in self._unckpt:
-            ckpts = self.checkpoints(db_id)
-            self._mark[db_id] = self.log.appended.get(db_id, 0)
-            self._unckpt[db_id] = self.log.log_bytes(db_id, ckpts[-1][0] if ckpts else 0)[1]
+            return None
         return self._unckpt[db_id] + self.log.appended.get(db_id, 0) - self._mark[db_id]
+
+    def count_since_checkpoint(self, db: Database) -> int:
+        """Count the log after the newest checkpoint (a scan: once per database after a start)."""
+        db_id = db.info.id
+        ckpts = self.checkpoints(db_id)
+        self._mark[db_id] = self.log.appended.get(db_id, 0)
+        self._unckpt[db_id] = self.log.log_bytes(db_id, ckpts[-1][0] if ckpts else 0)[1]
+        return self._unckpt[db_id]
 
     def hold_lsn(self, db: Database, hold: Hold) -> int:
         """The LSN a hold keeps the log after: its own, or for a time the last record before it."""

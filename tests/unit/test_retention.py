@@ -178,6 +178,8 @@ def test_a_crashed_checkpoint_leaves_only_a_temporary_file_that_is_ignored(tmp_p
         (tmp_path / "data" / "db" / "1.checkpoints" / "tmp-x.sqlite").write_bytes(b"half a copy")
         assert store.checkpoints(db.info.id) == []
         assert store.checkpoint(db) == 1 and ckpt_lsns(store, db.info.id) == [1]
+    with opened(tmp_path / "data") as store:  # a restart removes what the crash left
+        assert [f.name for f in (tmp_path / "data" / "db" / "1.checkpoints").iterdir()] == [f"{1:020d}.sqlite"]
 
 
 def test_a_legacy_base_snapshot_becomes_the_first_checkpoint(tmp_path: Path) -> None:

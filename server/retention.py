@@ -112,6 +112,7 @@ class Retention:
             self._running.discard(db.info.id)
 
     async def truncate(self, db: Database) -> None:
+        """Truncate what ``db``'s holds and checkpoints no longer need (released or lapsed holds)."""
         self._running.add(db.info.id)
         try:
             await self._truncate(db)
@@ -136,6 +137,9 @@ class Retention:
         self._settings()
         while db.info.id in self._running:  # a pass is checkpointing it: take the next one after it
             await asyncio.sleep(0.01)
+        db = self.store.get(cmd.db)  # the pass may have replaced the object (a snapshot installed)
+        if db is None:
+            raise SqlError(1049, f"Unknown database '{cmd.db}': it was dropped meanwhile")
         await self.checkpoint(db)
         return Outcome()
 

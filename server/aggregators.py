@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from server import show
 from server.node import Node
 from server.session import Outcome, Session
 from sqlfront import statements as st
@@ -32,8 +31,7 @@ def install(node: Node) -> None:
             return Outcome(columns=COLUMNS + EXTENDED, rows=[_row(node) + (None, None, 1)])
         return Outcome(columns=COLUMNS, rows=[_row(node)])
 
-    node.extra_shows["aggregators"] = aggregators
-    node.extra_shows["leaves"] = lambda session, cmd: Outcome(columns=LEAVES, rows=[])
-    show.EXTRA_COLUMNS["AGGREGATORS"] = ["HOST", "PORT", "STATE", "OPENED_CONNECTIONS", "AVERAGE_ROUNDTRIP_LATENCY",
-                                         "MASTER_AGGREGATOR", "ROLE", "NODE_ID"]
-    show.EXTRA_INFO_SCHEMA["AGGREGATORS"] = lambda n, s: [_row(n)[:8]]
+    node.features.add_show("aggregators", aggregators)
+    node.features.add_show("leaves", lambda session, cmd: Outcome(columns=LEAVES, rows=[]))
+    node.features.add_view("AGGREGATORS", ["HOST", "PORT", "STATE", "OPENED_CONNECTIONS", "AVERAGE_ROUNDTRIP_LATENCY",
+                                           "MASTER_AGGREGATOR", "ROLE", "NODE_ID"], lambda n, s: [_row(n)[:8]])

@@ -1,4 +1,5 @@
-"""Process wiring: the node, the MySQL listener, signals, the `ready` line."""
+"""The composition root: builds a node, wires its features, and serves it (the MySQL listener,
+signals, the `ready` line). The only place that knows every feature; nothing is wired at import."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from pathlib import Path
 import mysql_mimic.server
 from mysql_mimic import MysqlServer
 
-from server import features
+from server import aggregators, locks, pipelines, replication, retention
 from server.auth import DrlabIdentityProvider
 from server.connection import CAPABILITIES, DrlabConnection, _MimicSession
-from server.node import Node
+from server.metrics import MetricsService
+from server.node import Node, register_converters
 from server.protocol import Stream
 
 _RECURSION_LIMIT = 12_000
@@ -47,6 +49,16 @@ async def serve(node: Node, host: str, port: int, tls: ssl.SSLContext | None) ->
     await asyncio.sleep(0)
 
 
+def install_features(node: Node) -> None:
+    """Register every feature beside plain SQL on ``node`` (before it serves). Replication comes
+    first: its parsers see the internal replication statements before any other grammar."""
+    replication.install(node)
+    aggregators.install(node)
+    locks.install(node)
+    pipelines.install(node)
+    retention.install(node)
+
+
 def run_node(data: str, host: str, port: int, name: str, root_password: str, tls_cert: str | None,
              tls_key: str | None, log_level: str, host_map: dict[str, str] | None = None,
              metrics_port: int | None = None, secure_file_priv: str | None = None) -> int:
@@ -59,15 +71,14 @@ def run_node(data: str, host: str, port: int, name: str, root_password: str, tls
     # default limit (1,000) even 40 levels fail. 12,000 parses some 450 levels on the main thread's
     # 8 MB stack; deeper statements get MySQL's 1436 (sqlfront.errors.too_deep).
     sys.setrecursionlimit(max(sys.getrecursionlimit(), _RECURSION_LIMIT))
+    register_converters()
     node = Node(Path(data), name, root_password, port=port)
-    features.install(node)
+    install_features(node)
     node.host_map.update(host_map or {})
     if secure_file_priv is not None:
         node.globals.values["secure_file_priv"] = secure_file_priv
     if metrics_port is not None:
-        from server.metrics import MetricsService
-
-        node.services.append(MetricsService(node, host, metrics_port))
+        node.features.add_service(MetricsService(node, host, metrics_port))
     try:
         asyncio.run(serve(node, host, port, tls))
     finally:

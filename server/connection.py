@@ -367,8 +367,7 @@ class DrlabConnection(AuthConnectionMixin, Connection):
         then start afresh as the new user: no transaction, locks, variables or statements."""
         session = self.drsession
         self._reset_session()
-        for listener in self.node.close_listeners:  # FLUSH TABLES locks belong to the old login
-            listener(session)
+        self.node.features.closed(session)  # FLUSH TABLES locks belong to the old login
         try:
             await self.handle_change_user(body)
         except SqlError as e:  # malformed: like a failed change of user, MySQL drops the connection

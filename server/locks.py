@@ -55,7 +55,7 @@ class ReadLocks:
 
     async def flush(self, session: Session, cmd: dr.FlushTables) -> Outcome:
         node = self.node
-        await session._implicit_commit()
+        await session.implicit_commit()
         if cmd.db is not None and node.store.get(cmd.db) is None:
             raise SqlError(1049, f"Unknown database '{cmd.db}'")
         node.accounts.check(session.user, session.host, "RELOAD", None)  # as MySQL's FLUSH
@@ -74,7 +74,7 @@ class ReadLocks:
         return Outcome()
 
     async def unlock(self, session: Session, cmd: dr.UnlockTables) -> Outcome:
-        await session._implicit_commit()
+        await session.implicit_commit()
         mine = [lk for lk in self.held if lk.session is session and (cmd.db is None or lk.db in (cmd.db, None))]
         if not mine:
             others = [lk for lk in self.held if cmd.db is None or lk.covers(cmd.db)]
@@ -103,8 +103,8 @@ class ReadLocks:
 
 def install(node: Node) -> ReadLocks:
     locks = ReadLocks(node)
-    node.extra_commands[dr.FlushTables] = locks.flush
-    node.extra_commands[dr.UnlockTables] = locks.unlock
-    node.write_gates.append(locks.gate)
-    node.close_listeners.append(locks.session_closed)
+    node.features.add_command(dr.FlushTables, locks.flush)
+    node.features.add_command(dr.UnlockTables, locks.unlock)
+    node.features.add_write_gate(locks.gate)
+    node.features.on_close(locks.session_closed)
     return locks

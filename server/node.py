@@ -7,7 +7,6 @@ import asyncio
 import sqlite3
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from sqlglot import exp
 
 from server import show
 from server.accounts import Accounts
+from server.features import Features
 from server.session import Outcome, Plan, Session
 from server.variables import GlobalVariables
 from sqlfront import functions
@@ -31,9 +31,12 @@ from storage.store import Store
 _CACHE_SIZE = 4096
 
 
-def _register_converters() -> None:
+def register_converters() -> None:
     """PARSE_DECLTYPES converters: DATETIME/DATE/DECIMALn columns come back as typed values, so
-    result sets carry MySQL's column types (drivers then hand apps datetime and Decimal)."""
+    result sets carry MySQL's column types (drivers then hand apps datetime and Decimal).
+
+    They are process-wide (sqlite3's own registry), so the composition root calls this once at
+    start-up; importing this module changes nothing."""
     from datetime import date, datetime
 
     def dt(b: bytes) -> Any:
@@ -68,9 +71,6 @@ def _register_converters() -> None:
                 return b.decode()
 
         sqlite3.register_converter(f"DECIMAL{scale}", dec)
-
-
-_register_converters()
 
 
 class _Current:
@@ -108,7 +108,7 @@ class Resolver:
             if self.home is not None:
                 raise not_supported("Joining information_schema with user tables")
             name = table.upper()
-            if show.info_schema_columns(name) is None:
+            if show.info_schema_columns(self.node, name) is None:
                 raise SqlError(1109, f"Unknown table '{table}' in information_schema")
             return quote(name)
         d = self.node.store.get(dbn)
@@ -121,7 +121,7 @@ class Resolver:
     def table(self, db: str | None, table: str) -> TableDef:
         dbn = db or self.current_db
         if dbn is not None and dbn.lower() == "information_schema":
-            return show.info_schema_def(table)
+            return show.info_schema_def(self.node, table)
         d = self.node.store.get(dbn) if dbn else None
         if d is None:
             raise SqlError(1146, f"Table '{dbn}.{table}' doesn't exist")
@@ -153,26 +153,16 @@ class Node:
                                         detect_types=sqlite3.PARSE_DECLTYPES | sqlite3.PARSE_COLNAMES)
         self._configure(self._scratch)
         self._attached: dict[int, set[str]] = {}
-        self.extra_commands: dict[type, Callable[[Session, Any], Awaitable[Outcome]]] = {}
-        self.commit_listeners: list[Callable[[Database, int], None]] = []
-        self.extra_shows: dict[str, Callable[[Session, st.Show], Outcome]] = {}
-        self.services: list[Any] = []  # background services with async start() / stop()
-        self.parsers: list[Callable[[str], Any]] = []  # feature statement parsers: a command or None
-        self.promotion_listeners: list[Callable[[Database], None]] = []  # called after STOP REPLICATING
-        self.write_gates: list[Callable[[Session, str], Awaitable[None]]] = []  # before any write to a database
-        self.close_listeners: list[Callable[[Session], None]] = []  # a connection ended
-        self.drop_listeners: list[Callable[[str], Awaitable[None]]] = []  # before DROP DATABASE
+        self.features = Features()  # filled by the composition root (server.app) before serving
         self.address = f"127.0.0.1:{port}"  # host:port this node serves on (set by the listener)
         self.host_map: dict[str, str] = {}  # host names only a lab knows (service -> loopback address)
         self.stats = {"Questions": 0, "Com_commit": 0, "Connections": 0, "Connection_errors_max_connections": 0}
 
     async def start(self) -> None:
-        for service in self.services:
-            await service.start()
+        await self.features.start()
 
     async def stop(self) -> None:
-        for service in reversed(self.services):
-            await service.stop()
+        await self.features.stop()
 
     def _configure(self, conn: sqlite3.Connection) -> None:
         functions.register(conn, self.current)
@@ -206,12 +196,8 @@ class Node:
                     self._unsafe_shapes.add(shape)
             if cmd is not None:
                 return cmd, values
-        cmd = None
-        for parser in self.parsers:
-            cmd = parser(text)
-            if cmd is not None:
-                break
-        else:
+        cmd = self.features.parse(text)
+        if cmd is None:
             cmd = parse_account_statement(text)
         if cmd is None:
             cmd = st.parse_statement(text)
@@ -231,7 +217,7 @@ class Node:
             return plan
         ast = cmd.ast
         if variables_in(ast):
-            ast = session._substitute_vars(ast)
+            ast = session.substitute_vars(ast)
         home, info = _home(ast, session.db)
         lw = lower(ast, Resolver(self, session.db, None if info else home))
         if isinstance(lw, list):
@@ -328,8 +314,7 @@ class Node:
         """Wait for, or fail on, what holds writes to database ``name`` back (FLUSH TABLES WITH READ
         LOCK / READ ONLY): every write path calls this first, whether it writes rows, creates, drops
         or replicates the database."""
-        for gate in self.write_gates:
-            await gate(session, name)
+        await self.features.gate_write(session, name)
 
     def release_writer(self, db: Database, session: Session) -> None:
         holder = self._holders.get(db.info.id)
@@ -339,8 +324,7 @@ class Node:
 
     def committed(self, db: Database, lsn: int) -> None:
         self.stats["Com_commit"] += 1
-        for listener in self.commit_listeners:
-            listener(db, lsn)
+        self.features.committed(db, lsn)
 
     def check_readable(self, db: Database) -> None:
         if db.info.state in ("provisioning", "recovering", "unrecoverable"):
@@ -385,8 +369,7 @@ class Node:
                 return Outcome()
             raise SqlError(1008, f"Can't drop database '{name}'; database doesn't exist")
         await self.pass_write_gates(session, name)
-        for listener in self.drop_listeners:
-            await listener(name)
+        await self.features.dropping(name)
         await self.acquire_writer(db, session)
         try:
             tables = len(db.tables)
@@ -418,8 +401,7 @@ class Node:
         return s
 
     def session_closed(self, session: Session) -> None:
-        for listener in self.close_listeners:
-            listener(session)
+        self.features.closed(session)
         self.sessions.pop(session.id, None)
         self.connections.pop(session.id, None)
 

@@ -94,7 +94,7 @@ def _ts(t: float | None) -> str | None:
 class _RunnerSession(Session):
     """The internal session a runner writes with: privileges were checked by CREATE/START."""
 
-    def _check_priv(self, priv: str, db: str | None, table: str | None) -> None:
+    def check_priv(self, priv: str, db: str | None, table: str | None) -> None:
         return None
 
 
@@ -285,13 +285,13 @@ class Pipelines:
 
     # -- commands ------------------------------------------------------------------------------------
     def _db(self, session: Session) -> Database:
-        return session._database(session.db)
+        return session.database(session.db)
 
     async def _logged(self, session: Session, db: Database, stmts: list[str]) -> None:
         """Write pipeline state as its own transaction (pipeline commands commit implicitly)."""
-        await session._implicit_commit()
-        await session._write(db, lambda: db.execute_logged_sql(_SCHEMA + stmts))
-        await session._implicit_commit()
+        await session.implicit_commit()
+        await session.write(db, lambda: db.execute_logged_sql(_SCHEMA + stmts))
+        await session.implicit_commit()
 
     async def create(self, session: Session, cmd: pl.CreatePipeline) -> Outcome:
         db = self._db(session)
@@ -539,8 +539,8 @@ class Pipelines:
                 del self.tasks[key]
 
     async def _run_foreground(self, session: Session, db: Database, row: _Row, limit: int | None) -> Outcome:
-        await session._implicit_commit()
-        session._check_writable(db)
+        await session.implicit_commit()
+        session.check_writable(db)
         key = (db.info.id, row.name)
         task = asyncio.current_task()
         assert task is not None
@@ -664,7 +664,7 @@ class Pipelines:
         for i, (fname, line_no, line, code, msg) in enumerate(errors):
             stmts.append("INSERT INTO _drlab_pipeline_errors VALUES " + _values(
                 row.name, eid + i, now, "Error", code, msg, line, line_no, batch_id, fname))
-        await session._write(db, lambda: db.execute_logged_sql(_SCHEMA + stmts))
+        await session.write(db, lambda: db.execute_logged_sql(_SCHEMA + stmts))
         await session.run("COMMIT")
         return inserted + updated
 
@@ -687,7 +687,7 @@ class Pipelines:
             stmts.append(f"UPDATE _drlab_pipelines SET state = {_lit(state)}, altered = {_lit(now)} "
                          f"WHERE name = {_lit(name)}")
         try:
-            await session._write(db, lambda: db.execute_logged_sql(_SCHEMA + stmts))
+            await session.write(db, lambda: db.execute_logged_sql(_SCHEMA + stmts))
             await session.commit()
         except SqlError:
             session.rollback()  # not writable any more: the failure is not recorded, the batch will be retried
@@ -738,12 +738,13 @@ VIEWS: dict[str, list[str]] = {
 def install(node: Node) -> Pipelines:
     """Register the pipeline statements, views and the runner service on ``node``."""
     p = Pipelines(node)
-    node.parsers.append(pl.parse_pipeline_statement)
-    node.extra_commands[pl.CreatePipeline] = p.create
-    node.extra_commands[pl.DropPipeline] = p.drop
-    node.extra_commands[pl.AlterPipeline] = p.alter
-    node.extra_commands[pl.StartPipeline] = p.start_cmd
-    node.extra_commands[pl.StopPipeline] = p.stop_cmd
+    f = node.features
+    f.add_parser(pl.parse_pipeline_statement)
+    f.add_command(pl.CreatePipeline, p.create)
+    f.add_command(pl.DropPipeline, p.drop)
+    f.add_command(pl.AlterPipeline, p.alter)
+    f.add_command(pl.StartPipeline, p.start_cmd)
+    f.add_command(pl.StopPipeline, p.stop_cmd)
 
     async def show_pipelines(session: Session, cmd: pl.ShowPipelines) -> Outcome:
         return p.show_pipelines(session, cmd)
@@ -751,15 +752,13 @@ def install(node: Node) -> Pipelines:
     async def show_create(session: Session, cmd: pl.ShowCreatePipeline) -> Outcome:
         return p.show_create(session, cmd)
 
-    node.extra_commands[pl.ShowPipelines] = show_pipelines
-    node.extra_commands[pl.ShowCreatePipeline] = show_create
+    f.add_command(pl.ShowPipelines, show_pipelines)
+    f.add_command(pl.ShowCreatePipeline, show_create)
     builders = {"PIPELINES": p.view_pipelines, "PIPELINES_FILES": p.view_files,
                 "PIPELINES_BATCHES_SUMMARY": p.view_batches, "PIPELINES_ERRORS": p.view_errors}
     for name, builder in builders.items():
-        show.EXTRA_INFO_SCHEMA[name] = builder
-        show.EXTRA_COLUMNS[name] = VIEWS[name]
-    node.services.append(p)
-    node.promotion_listeners.append(p.wake)
-    if hasattr(node, "drop_listeners"):
-        node.drop_listeners.append(p.database_dropped)
+        f.add_view(name, VIEWS[name], builder)
+    f.add_service(p)
+    f.on_promotion(p.wake)
+    f.on_drop(p.database_dropped)
     return p

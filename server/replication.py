@@ -14,7 +14,6 @@ from typing import Any
 
 from replication.link import Link, LinkError, uri
 from replication.source import Source, SourceError
-from server import show
 from server.node import Node, check_db_name
 from server.session import Outcome, Session, Warning_
 from sqlfront import dr
@@ -83,7 +82,7 @@ class Replication:
     # -- client statements -------------------------------------------------------------------------
     async def replicate(self, session: Session, cmd: dr.Replicate) -> Outcome:
         node = self.node
-        await session._implicit_commit()
+        await session.implicit_commit()
         node.accounts.check(session.user, session.host, "CREATE", cmd.db)
         await node.pass_write_gates(session, cmd.db)
         src = cmd.source
@@ -221,7 +220,7 @@ class Replication:
                         f"state '{db.info.state}'); {action} applies only to a database created by REPLICATE DATABASE")
 
     async def pause(self, session: Session, cmd: dr.PauseReplicating) -> Outcome:
-        await session._implicit_commit()
+        await session.implicit_commit()
         db = self._replica(cmd.db)
         self.node.accounts.check(session.user, session.host, "CREATE", cmd.db)
         if db.info.role != REPLICA:
@@ -234,7 +233,7 @@ class Replication:
         return Outcome(affected=1)
 
     async def resume(self, session: Session, cmd: dr.ContinueReplicating) -> Outcome:
-        await session._implicit_commit()
+        await session.implicit_commit()
         db = self._replica(cmd.db)
         self.node.accounts.check(session.user, session.host, "CREATE", cmd.db)
         if db.info.role != REPLICA:
@@ -250,7 +249,7 @@ class Replication:
         return Outcome(affected=1)
 
     async def promote(self, session: Session, cmd: dr.StopReplicating) -> Outcome:
-        await session._implicit_commit()
+        await session.implicit_commit()
         db = self._replica(cmd.db)
         self.node.accounts.check(session.user, session.host, "CREATE", cmd.db)
         if db.info.role != REPLICA:
@@ -265,8 +264,7 @@ class Replication:
         if info.source is not None:
             info.source = {k: v for k, v in info.source.items() if k != "password"} | {"promoted": time.time()}
         self.node.store.save(info)
-        for listener in self.node.promotion_listeners:
-            listener(db)
+        self.node.features.promoted(db)
         return Outcome(affected=1)
 
     # -- the source side ---------------------------------------------------------------------------
@@ -412,26 +410,23 @@ def _row_json(cols: list[str], values: list[Any] | None) -> str | None:
 
 def install(node: Node) -> Replication:
     repl = Replication(node)
-    node.parsers.extend([dr.parse_dr, rp.parse_replication])
-    node.extra_commands[dr.Replicate] = repl.replicate
-    node.extra_commands[dr.PauseReplicating] = repl.pause
-    node.extra_commands[dr.ContinueReplicating] = repl.resume
-    node.extra_commands[dr.StopReplicating] = repl.promote
+    f = node.features
+    f.add_parser(dr.parse_dr)
+    f.add_parser(rp.parse_replication)
+    f.add_command(dr.Replicate, repl.replicate)
+    f.add_command(dr.PauseReplicating, repl.pause)
+    f.add_command(dr.ContinueReplicating, repl.resume)
+    f.add_command(dr.StopReplicating, repl.promote)
     for cmd in (rp.Hello, rp.Snapshot, rp.Chunk, rp.Fetch):
-        node.extra_commands[cmd] = repl.serve
-    node.commit_listeners.append(repl.source.committed)
-    node.drop_listeners.append(repl.dropping)
-    node.extra_shows["replication_status"] = repl.show_status
-    show.EXTRA_INFO_SCHEMA["LMV_REPLICATION_STATUS"] = repl.lmv_rows
-    show.EXTRA_COLUMNS["LMV_REPLICATION_STATUS"] = LMV_COLUMNS
-    show.EXTRA_INFO_SCHEMA["MV_REPLICATION_STATUS"] = repl.mv_rows
-    show.EXTRA_COLUMNS["MV_REPLICATION_STATUS"] = MV_COLUMNS
-    show.EXTRA_INFO_SCHEMA["DRLAB_REVERTED_TRANSACTIONS"] = repl.reverted_rows
-    show.EXTRA_COLUMNS["DRLAB_REVERTED_TRANSACTIONS"] = REVERTED_COLUMNS
-    node.replica_count = repl.replica_count  # type: ignore[attr-defined]
-    node.replication_rows = repl.status_rows  # type: ignore[attr-defined]
-    node.replication_details = repl.details  # type: ignore[attr-defined]
-    node.services.append(repl)
+        f.add_command(cmd, repl.serve)
+    f.on_commit(repl.source.committed)
+    f.on_drop(repl.dropping)
+    f.add_show("replication_status", repl.show_status)
+    f.add_view("LMV_REPLICATION_STATUS", LMV_COLUMNS, repl.lmv_rows)
+    f.add_view("MV_REPLICATION_STATUS", MV_COLUMNS, repl.mv_rows)
+    f.add_view("DRLAB_REVERTED_TRANSACTIONS", REVERTED_COLUMNS, repl.reverted_rows)
+    f.set_replication(repl)
+    f.add_service(repl)
     return repl
 
 

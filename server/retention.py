@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from replication.source import REPLICA_HOLD
-from server import show
 from server.node import Node
 from server.session import Outcome, Session
 from sqlfront.errors import SqlError
@@ -242,16 +241,15 @@ def _time(ts: float | None) -> str | None:
 
 
 def install(node: Node) -> Retention:
+    """Register SNAPSHOT DATABASE, the retention views and the checkpoint service on ``node``."""
     r = Retention(node)
-    node.parsers.append(parse_snapshot)
-    node.extra_commands[SnapshotDatabase] = r.snapshot
-    show.EXTRA_INFO_SCHEMA["DRLAB_RETENTION_HOLDS"] = r.hold_rows
-    show.EXTRA_COLUMNS["DRLAB_RETENTION_HOLDS"] = HOLDS_COLUMNS
-    show.EXTRA_INFO_SCHEMA["DRLAB_CHECKPOINTS"] = r.checkpoint_rows
-    show.EXTRA_COLUMNS["DRLAB_CHECKPOINTS"] = CHECKPOINT_COLUMNS
-    show.EXTRA_INFO_SCHEMA["DRLAB_LOG"] = r.log_rows
-    show.EXTRA_COLUMNS["DRLAB_LOG"] = LOG_COLUMNS
-    node.services.append(r)
+    f = node.features
+    f.add_parser(parse_snapshot)
+    f.add_command(SnapshotDatabase, r.snapshot)
+    f.add_view("DRLAB_RETENTION_HOLDS", HOLDS_COLUMNS, r.hold_rows)
+    f.add_view("DRLAB_CHECKPOINTS", CHECKPOINT_COLUMNS, r.checkpoint_rows)
+    f.add_view("DRLAB_LOG", LOG_COLUMNS, r.log_rows)
+    f.add_service(r)
     return r
 
 

@@ -158,13 +158,13 @@ class Session:
         if isinstance(cmd, st.Show):
             return node.show(self, cmd)
         if isinstance(cmd, st.CreateDatabase):
-            await self._implicit_commit()
+            await self.implicit_commit()
             return await node.create_database(self, cmd.name, cmd.if_not_exists)
         if isinstance(cmd, st.DropDatabase):
-            await self._implicit_commit()
+            await self.implicit_commit()
             return await node.drop_database(self, cmd.name, cmd.if_exists)
         if isinstance(cmd, st.Ddl):
-            await self._implicit_commit()
+            await self.implicit_commit()
             return await self._ddl(cmd)
         if isinstance(cmd, st.Checksum):
             return self._checksum(cmd)
@@ -174,12 +174,12 @@ class Session:
         if isinstance(cmd, st.NoOp):
             return Outcome()
         if cmd is not None and type(cmd).__module__ == "sqlfront.accounts":
-            await self._implicit_commit()
+            await self.implicit_commit()
             rows = node.accounts.execute(cmd, self.user, self.host)
             if rows is not None:
                 return Outcome(columns=[f"Grants for {rows[0][1]}" if rows else "Grants"], rows=[(r[0],) for r in rows])
             return Outcome()
-        handler = node.extra_commands.get(type(cmd))
+        handler = node.features.command(type(cmd))
         if handler is not None:
             return await handler(self, cmd)
         raise not_supported(type(cmd).__name__)
@@ -205,11 +205,8 @@ class Session:
             self.rollback()
         return Outcome()
 
-    async def _implicit_commit(self) -> None:
-        await self.implicit_commit()
-
     async def implicit_commit(self) -> None:
-        """Commit an open transaction, as a statement that causes an implicit commit does first."""
+        """Commit the open transaction, as MySQL does before DDL and administrative statements."""
         if self.in_transaction:
             await self.commit()
 
@@ -286,7 +283,7 @@ class Session:
             raise SqlError(1193, f"Unknown system variable '{name}'")
         return source[name]
 
-    def _substitute_vars(self, ast: exp.Expression) -> exp.Expression:
+    def substitute_vars(self, ast: exp.Expression) -> exp.Expression:
         """Bind @user and @@system variables as values (on a copy: parsed trees are cached)."""
         keys = variables_in(ast)
         if not keys:
@@ -307,11 +304,11 @@ class Session:
         plan = self.node.plan(cmd, self)
         lw = plan.lowered
         for db, table in lw.tables_read:
-            self._check_priv("SELECT", db, table)
+            self.check_priv("SELECT", db, table)
         if lw.kind == "select":
             if plan.home is None:
                 return self._select_scratch(cmd.ast, params, plan)
-            db = self._database(plan.home)
+            db = self.database(plan.home)
             self._check_readable(db)
             if lw.locking and (self.explicit_txn or not self.autocommit):
                 await self._lock_for_read(db)
@@ -330,11 +327,11 @@ class Session:
             return Outcome(columns=[d[0] for d in cur.description], rows=rows)
         priv = {"insert": "INSERT", "replace": "INSERT", "update": "UPDATE", "delete": "DELETE"}[lw.kind]
         for db_name, table in lw.tables_written:
-            self._check_priv(priv, db_name, table)
+            self.check_priv(priv, db_name, table)
             if lw.kind == "replace":
-                self._check_priv("DELETE", db_name, table)
-        db = self._database(plan.home)
-        return await self._write(db, lambda: self._run_write(db, plan, params))
+                self.check_priv("DELETE", db_name, table)
+        db = self.database(plan.home)
+        return await self.write(db, lambda: self._run_write(db, plan, params))
 
     def describe(self, plan: Plan) -> list[str]:
         """Result column names of a SELECT, for COM_STMT_PREPARE's metadata (no row is read)."""
@@ -342,7 +339,7 @@ class Session:
         if plan.home is None:
             conn = self.node.scratch(self, info_schema=plan.info_schema)
         else:
-            db = self._database(plan.home)
+            db = self.database(plan.home)
             conn = db.reader
             self.node.attach_for(conn, db, lw.tables_read)
         self.node.current.session = self
@@ -368,7 +365,7 @@ class Session:
             cur = db.execute(lw.sql, values)
         except sqlite3.Error as e:
             raise self._sqlite_error(e, db) from None
-        ops = db._ops[mark:]
+        ops = db.ops_since(mark)
         if lw.upsert:
             inserted = sum(1 for op in ops if op[0] == "i")
             updated = sum(1 for op in ops if op[0] == "u")
@@ -411,7 +408,7 @@ class Session:
     async def _begin_write(self, db: Database) -> None:
         """Join the open write transaction on ``db``, or pass the write gates (FLUSH TABLES WITH
         READ ONLY / READ LOCK), take ``db``'s writer and begin one."""
-        self._check_writable(db)
+        self.check_writable(db)
         if self.txn_db is not None and self.txn_db is not db:
             raise not_supported("A transaction that writes to (or locks rows of) two databases")
         if self.txn_db is None:
@@ -424,7 +421,7 @@ class Session:
                 raise
             self.txn_db = db
 
-    async def _write(self, db: Database, work: Any) -> Outcome:
+    async def write(self, db: Database, work: Any) -> Outcome:
         """Run ``work`` inside a write transaction on ``db`` (autocommit or the open one)."""
         await self._begin_write(db)
         explicit = self.explicit_txn or not self.autocommit
@@ -449,7 +446,7 @@ class Session:
 
     def _select_scratch(self, ast: exp.Expression, params: Sequence[Any], plan: Plan | None = None) -> Outcome:
         """Run a SELECT that reads no user database (functions, variables, information_schema)."""
-        lw = lower(self._substitute_vars(ast), self.node.resolver(self, None))
+        lw = lower(self.substitute_vars(ast), self.node.resolver(self, None))
         if isinstance(lw, list):
             lw = lw[0]
         conn = self.node.scratch(self, info_schema=plan.info_schema if plan else False)
@@ -463,7 +460,7 @@ class Session:
 
     # -- DDL ---------------------------------------------------------------------------------------
     def _table_ref(self, table: exp.Table) -> tuple[Database, str]:
-        db = self._database(table.db or self.db)
+        db = self.database(table.db or self.db)
         return db, table.name
 
     async def _ddl(self, cmd: st.Ddl) -> Outcome:
@@ -471,7 +468,7 @@ class Session:
         if kind in ("create_table", "create_table_like"):
             target = cmd.ast.this.this if isinstance(cmd.ast.this, exp.Schema) else cmd.ast.this
             db, name = self._table_ref(target)
-            self._check_priv("CREATE", db.info.name, name)
+            self.check_priv("CREATE", db.info.name, name)
             if name.lower() in db.tables:
                 if cmd.ast.args.get("exists"):
                     self.warnings.append(Warning_("Note", 1050, f"Table '{name}' already exists"))
@@ -487,7 +484,7 @@ class Session:
                 tdef = table_from_create(cmd.ast)
             tdef.name = name
             stmts = tdef.sqlite_create(name) + tdef.sqlite_triggers(name) + [_catalog_put(tdef)]
-            return await self._write(db, lambda: self._logged(db, stmts))
+            return await self.write(db, lambda: self._logged(db, stmts))
         if kind == "drop_table":
             by_db: dict[str, list[str]] = {}
             missing = []
@@ -499,42 +496,42 @@ class Session:
                 if db is None or t.name.lower() not in db.tables:
                     missing.append(f"{dbn}.{t.name}")
                     continue
-                self._check_priv("DROP", dbn, t.name)
+                self.check_priv("DROP", dbn, t.name)
                 by_db.setdefault(dbn, []).append(self.node.physical_name(db, t.name))
             if missing and not cmd.ast.args.get("exists"):
                 raise SqlError(1051, f"Unknown table '{','.join(missing)}'")
             for m in missing:
                 self.warnings.append(Warning_("Note", 1051, f"Unknown table '{m}'"))
             for dbn, names in by_db.items():
-                db = self._database(dbn)
+                db = self.database(dbn)
                 stmts = []
                 for n in names:
                     stmts += [f"DROP TABLE {quote(n)}", f"DELETE FROM _drlab_tables WHERE name = {_lit(n)}"]
-                await self._write(db, lambda db=db, stmts=stmts: self._logged(db, stmts))
+                await self.write(db, lambda db=db, stmts=stmts: self._logged(db, stmts))
             return Outcome()
         if kind == "truncate":
             m = re.fullmatch(r"truncate\s+(?:table\s+)?(\S+)", cmd.text, re.I | re.S)
-            dbn, tname = st._split_qualified(m.group(1))  # type: ignore[union-attr]
-            db = self._database(dbn or self.db)
+            dbn, tname = st.split_qualified(m.group(1))  # type: ignore[union-attr]
+            db = self.database(dbn or self.db)
             phys = self.node.physical_name(db, tname)
-            self._check_priv("DROP", db.info.name, phys)
+            self.check_priv("DROP", db.info.name, phys)
             stmts = [f"DELETE FROM {quote(phys)}"]
             if db.writer.execute("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'").fetchone():
                 stmts.append(f"DELETE FROM sqlite_sequence WHERE name = {_lit(phys)}")
-            return await self._write(db, lambda: self._logged(db, stmts))
+            return await self.write(db, lambda: self._logged(db, stmts))
         if kind == "alter_table":
             db, name = self._table_ref(cmd.ast.this)
             phys = self.node.physical_name(db, name)
-            self._check_priv("ALTER", db.info.name, phys)
+            self.check_priv("ALTER", db.info.name, phys)
             old = self.node.table_def(db, phys)
             new, renames = apply_alter(old, cmd.ast)
-            return await self._write(db, lambda: self._logged(db, self._rebuild(db, old, new, renames)))
+            return await self.write(db, lambda: self._logged(db, self._rebuild(db, old, new, renames)))
         if kind == "rename_table":
             pairs = re.findall(r"(\S+)\s+to\s+([^\s,]+)", cmd.text[cmd.text.lower().index("table") + 6 :], re.I)
             for a, b in pairs:
-                adb, aname = st._split_qualified(a)
-                bdb, bname = st._split_qualified(b)
-                db = self._database(adb or self.db)
+                adb, aname = st.split_qualified(a)
+                bdb, bname = st.split_qualified(b)
+                db = self.database(adb or self.db)
                 if (bdb or self.db) != db.info.name:
                     raise not_supported("RENAME TABLE across databases")
                 phys = self.node.physical_name(db, aname)
@@ -543,32 +540,32 @@ class Session:
                 old = self.node.table_def(db, phys)
                 new = TableDef.from_json(old.to_json())
                 new.name = bname
-                await self._write(db, lambda db=db, old=old, new=new: self._logged(db, self._rebuild(db, old, new, None)))
+                await self.write(db, lambda db=db, old=old, new=new: self._logged(db, self._rebuild(db, old, new, None)))
             return Outcome()
         if kind == "create_index":
             m = re.match(r"create\s+(unique\s+|fulltext\s+)?index\s+(\S+)\s+on\s+(\S+)\s*\((.*)\)", cmd.text, re.I | re.S)
             if not m:
                 raise SqlError(1064, "You have an error in your SQL syntax near " + repr(cmd.text[:60]))
-            dbn, tname = st._split_qualified(m.group(3))
-            db = self._database(dbn or self.db)
+            dbn, tname = st.split_qualified(m.group(3))
+            db = self.database(dbn or self.db)
             phys = self.node.physical_name(db, tname)
-            self._check_priv("INDEX", db.info.name, phys)
+            self.check_priv("INDEX", db.info.name, phys)
             old = self.node.table_def(db, phys)
             cols = [re.sub(r"\(\d+\)|\s+(asc|desc)$", "", c.strip(), flags=re.I).strip("`") for c in _split_cols(m.group(4))]
             from sqlfront.ddl import Index
 
             new = add_index(old, Index(name=m.group(2).strip("`"), columns=cols, unique=bool(m.group(1)) and m.group(1).lower().startswith("unique")))
-            return await self._write(db, lambda: self._logged(db, self._rebuild(db, old, new, None, indexes_only=True)))
+            return await self.write(db, lambda: self._logged(db, self._rebuild(db, old, new, None, indexes_only=True)))
         if kind == "drop_index":
             m = re.match(r"drop\s+index\s+(\S+)\s+on\s+(\S+)", cmd.text, re.I | re.S)
             if not m:
                 raise SqlError(1064, "You have an error in your SQL syntax near " + repr(cmd.text[:60]))
-            dbn, tname = st._split_qualified(m.group(2))
-            db = self._database(dbn or self.db)
+            dbn, tname = st.split_qualified(m.group(2))
+            db = self.database(dbn or self.db)
             phys = self.node.physical_name(db, tname)
             old = self.node.table_def(db, phys)
             new = drop_index(old, m.group(1).strip("`"))
-            return await self._write(db, lambda: self._logged(db, self._rebuild(db, old, new, None, indexes_only=True)))
+            return await self.write(db, lambda: self._logged(db, self._rebuild(db, old, new, None, indexes_only=True)))
         raise not_supported(kind)
 
     def _rebuild(self, db: Database, old: TableDef, new: TableDef, renames: dict[str, str] | None, indexes_only: bool = False) -> list[str]:
@@ -612,7 +609,7 @@ class Session:
             if dbn is None:
                 raise SqlError(1046, "No database selected")
             db = self.node.store.get(dbn)
-            self._check_priv("SELECT", dbn, table)
+            self.check_priv("SELECT", dbn, table)
             if db is None or table.lower() not in db.tables:
                 rows.append((f"{dbn}.{table}", None))
                 self.warnings.append(Warning_("Error", 1146, f"Table '{dbn}.{table}' doesn't exist"))
@@ -622,7 +619,8 @@ class Session:
         return Outcome(columns=["Table", "Checksum"], rows=rows)
 
     # -- checks ------------------------------------------------------------------------------------
-    def _database(self, name: str | None) -> Database:
+    def database(self, name: str | None) -> Database:
+        """The database ``name``, or the MySQL error for no database selected (None) or an unknown one."""
         if name is None:
             raise SqlError(1046, "No database selected")
         db = self.node.store.get(name)
@@ -630,7 +628,8 @@ class Session:
             raise SqlError(1049, f"Unknown database '{name}'")
         return db
 
-    def _check_priv(self, priv: str, db: str | None, table: str | None) -> None:
+    def check_priv(self, priv: str, db: str | None, table: str | None) -> None:
+        """Raise unless this session's account holds ``priv`` on ``db`` (the current one when None)."""
         if db is not None and db.lower() == "information_schema":
             return
         self.node.accounts.check(self.user, self.host, priv, db or self.db, table)
@@ -638,7 +637,8 @@ class Session:
     def _check_readable(self, db: Database) -> None:
         self.node.check_readable(db)
 
-    def _check_writable(self, db: Database) -> None:
+    def check_writable(self, db: Database) -> None:
+        """Raise unless clients may write ``db`` (a master, online): replicas are read-only."""
         self.node.check_writable(self, db)
 
     def _sqlite_error(self, e: sqlite3.Error, db: Database | None) -> SqlError:

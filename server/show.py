@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlglot
@@ -56,9 +56,6 @@ INFO_SCHEMA: dict[str, list[str]] = {
     "GLOBAL_VARIABLES": ["VARIABLE_NAME", "VARIABLE_VALUE"],
     "SESSION_VARIABLES": ["VARIABLE_NAME", "VARIABLE_VALUE"],
 }
-
-# extra information_schema tables other packages (replication, pipelines) contribute
-EXTRA_INFO_SCHEMA: dict[str, Callable[[Node, Session], list[Sequence[Any]]]] = {}
 
 _ENGINES = [("InnoDB", "DEFAULT", "drlab: SQLite materialised from a durable LMDB log", "YES", "NO", "YES")]
 _CHARSETS = [("utf8mb4", "utf8mb4_general_ci", "UTF-8 Unicode", 4), ("utf8", "utf8_general_ci", "UTF-8 Unicode", 3),
@@ -211,7 +208,7 @@ def show(node: Node, session: Session, cmd: st.Show) -> Outcome:
         return _out(cols, _filter(cmd, cols, rows))
     if what == "empty":
         return _out(["Value"], [])
-    handler = node.extra_shows.get(what)
+    handler = node.features.show(what)
     if handler is not None:
         return handler(session, cmd)
     raise not_supported(f"SHOW {what.upper()}")
@@ -253,7 +250,7 @@ def _visible(node: Node, session: Session, dbn: str) -> bool:
 
 def _table_names(node: Node, session: Session, dbn: str) -> list[str]:
     if dbn.lower() == "information_schema":
-        return sorted(INFO_SCHEMA) + sorted(EXTRA_INFO_SCHEMA)
+        return sorted(INFO_SCHEMA) + sorted(node.features.views())
     db = node.store.get(dbn)
     if db is None:
         raise SqlError(1049, f"Unknown database '{dbn}'")
@@ -277,7 +274,7 @@ def _tdef(node: Node, session: Session, dbn: str | None, table: str | None) -> T
     db = node.store.get(dbn)
     if db is None:
         raise SqlError(1049, f"Unknown database '{dbn}'")
-    session._check_priv("SELECT", dbn, table)
+    session.check_priv("SELECT", dbn, table)
     if table is None or table.lower() not in db.tables:
         raise SqlError(1146, f"Table '{dbn}.{table}' doesn't exist")
     return node.table_def(db, table)
@@ -349,22 +346,25 @@ def databases_extended_row(node: Node, name: str) -> tuple[Any, ...]:
     assert db is not None
     info = db.info
     pos = f"{info.epoch}:{db.applied_lsn}"
-    replicas = node.replica_count(name) if hasattr(node, "replica_count") else 0
-    details = node.replication_details(name) if hasattr(node, "replication_details") else ""
+    replicas = node.features.replication.replica_count(name)
+    details = node.features.replication.details(name)
     return (name, db.applied_lsn, info.role, info.state, pos, details or info.details, replicas, 0, 0, pos, pos, pos,
             info.epoch, info.epoch, 0.0, 0)
 
 
 # -- information_schema ----------------------------------------------------------------------------
-def info_schema_columns(table: str) -> list[str] | None:
+def info_schema_columns(node: Node, table: str) -> list[str] | None:
     """The columns of an information_schema table (built in or contributed), None if unknown."""
     name = table.upper()
-    return INFO_SCHEMA.get(name) or EXTRA_COLUMNS.get(name)
+    if name in INFO_SCHEMA:
+        return INFO_SCHEMA[name]
+    view = node.features.view(name)
+    return view.columns if view is not None else None
 
 
-def info_schema_def(table: str) -> TableDef:
+def info_schema_def(node: Node, table: str) -> TableDef:
     name = table.upper()
-    columns = info_schema_columns(name)
+    columns = info_schema_columns(node, name)
     if columns is None:
         raise SqlError(1109, f"Unknown table '{table}' in information_schema")
     return TableDef(name=name, columns=[Column(c, "varchar(512)") for c in columns], indexes=[])
@@ -454,12 +454,8 @@ def materialize_info_schema(node: Node, session: Session, conn: sqlite3.Connecti
     for name, columns in list(INFO_SCHEMA.items()):
         rows = _info_rows(node, session, name)
         _fill(conn, name, columns, rows)
-    for name, builder in EXTRA_INFO_SCHEMA.items():
-        columns = EXTRA_COLUMNS[name]
-        _fill(conn, name, columns, builder(node, session))
-
-
-EXTRA_COLUMNS: dict[str, list[str]] = {}
+    for name, view in node.features.views().items():
+        _fill(conn, name, view.columns, view.rows(node, session))
 
 
 def _fill(conn: sqlite3.Connection, name: str, columns: list[str], rows: list[Sequence[Any]]) -> None:

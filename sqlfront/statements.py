@@ -245,15 +245,15 @@ def _parse_show(rest: str) -> Show:
     if head in ("columns", "fields"):
         if len(low) < 3 or low[1] not in ("from", "in"):
             raise parse_error(" ".join(words[1:]))
-        db, table = _split_qualified(words[2])
+        db, table = split_qualified(words[2])
         return Show("columns", full=full, db=from_db(3) or db, table=table, like=like, where=where)
     if head in ("index", "indexes", "keys"):
         if len(low) < 3 or low[1] not in ("from", "in"):
             raise parse_error(" ".join(words[1:]))
-        db, table = _split_qualified(words[2])
+        db, table = split_qualified(words[2])
         return Show("index", db=from_db(3) or db, table=table, where=where)
     if head == "create" and len(low) >= 3 and low[1] == "table":
-        db, table = _split_qualified(words[2])
+        db, table = split_qualified(words[2])
         return Show("create_table", db=db, table=table)
     if head == "create" and len(low) >= 3 and low[1] in ("database", "schema"):
         return Show("create_database", db=_ident(words[-1]))
@@ -284,7 +284,7 @@ def _parse_show(rest: str) -> Show:
     raise not_supported("SHOW " + " ".join(words[:2]).upper())
 
 
-def _split_qualified(tok: str) -> tuple[str | None, str]:
+def split_qualified(tok: str) -> tuple[str | None, str]:
     m = re.fullmatch(_IDENT + r"\." + _IDENT, tok)
     if m:
         return _ident(m.group(1)), _ident(m.group(2))
@@ -370,7 +370,7 @@ def _set_txn(m: re.Match[str]) -> NoOp:
 
 @_rule(r"^checksum\s+tables?\s+(.+?)(?:\s+(?:quick|extended))?$")
 def _checksum(m: re.Match[str]) -> Checksum:
-    return Checksum([_split_qualified(t.strip()) for t in m.group(1).split(",")])
+    return Checksum([split_qualified(t.strip()) for t in m.group(1).split(",")])
 
 
 @_rule(r"^kill\s+(query\s+|connection\s+)?(\d+)$")
@@ -385,7 +385,7 @@ def _noop(m: re.Match[str]) -> NoOp:
 
 @_rule(r"^(?:describe|desc|explain)\s+(?!(?:select|insert|update|delete|replace|with|table|format|extended|analyze|partitions)\b)(" + _IDENT + r"(?:\." + _IDENT + r")?)(?:\s+\S+)?$")
 def _describe(m: re.Match[str]) -> Show:
-    db, table = _split_qualified(m.group(1))
+    db, table = split_qualified(m.group(1))
     return Show("columns", db=db, table=table)
 
 

@@ -176,6 +176,11 @@ class Database:
     def pending_ops(self) -> int:
         return len(self._ops)
 
+    def ops_since(self, mark: int) -> list[list[Any]]:
+        """The row changes the open transaction captured after ``pending_ops`` was ``mark``: the
+        session counts affected rows from them (inserted, updated, deleted) without re-querying."""
+        return self._ops[mark:]
+
     def commit(self) -> tuple[int, int] | None:
         """Log the transaction's record, then commit SQLite with its LSN.
 

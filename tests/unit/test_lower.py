@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -62,16 +61,6 @@ class Resolver:
 
     def table(self, db: str | None, table: str) -> TableDef:
         return self.defs[self._key(db, table)]
-
-
-@pytest.fixture(autouse=True)
-def _no_converters() -> Iterator[None]:
-    """The lowering is checked on SQLite's own values: the typed converters server.node registers
-    (process-wide, once any test imports it) must not change what these tests read."""
-    saved = dict(sqlite3.converters)
-    sqlite3.converters.clear()
-    yield
-    sqlite3.converters.update(saved)
 
 
 @pytest.fixture()

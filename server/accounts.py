@@ -35,7 +35,22 @@ from sqlfront.accounts import (
     SetPassword,
     ShowGrants,
 )
-from sqlfront.errors import SqlError
+from sqlfront.errors import (
+    ER_ACCESS_DENIED,
+    ER_CANNOT_USER,
+    ER_CANT_CREATE_USER_WITH_GRANT,
+    ER_DBACCESS_DENIED,
+    ER_ILLEGAL_GRANT_FOR_TABLE,
+    ER_NO_DB,
+    ER_NONEXISTING_GRANT,
+    ER_NONEXISTING_TABLE_GRANT,
+    ER_PASSWORD_FORMAT,
+    ER_PASSWORD_NO_MATCH,
+    ER_SPECIFIC_ACCESS_DENIED,
+    ER_TABLEACCESS_DENIED,
+    ER_WRONG_USAGE,
+    SqlError,
+)
 
 NATIVE = "mysql_native_password"
 CACHING_SHA2 = "caching_sha2_password"
@@ -371,7 +386,7 @@ def host_specificity(pattern: str) -> tuple[int, int, int]:
 
 def _denied_1045(user: str, host: str, password_used: bool) -> SqlError:
     return SqlError(
-        1045,
+        ER_ACCESS_DENIED,
         f"Access denied for user {account_name(user, host)} (using password: {'YES' if password_used else 'NO'})",
         "28000",
     )
@@ -379,7 +394,7 @@ def _denied_1045(user: str, host: str, password_used: bool) -> SqlError:
 
 def _need_privilege(priv: str) -> SqlError:
     return SqlError(
-        1227,
+        ER_SPECIFIC_ACCESS_DENIED,
         f"Access denied; you need (at least one of) the {priv} privilege(s) for this operation",
         "42000",
     )
@@ -449,9 +464,9 @@ class Accounts:
             acc.plugin = plugin
         if auth_string is not None:
             if acc.plugin == NATIVE and auth_string and native_stage2(auth_string) is None:
-                raise SqlError(1827, "The password hash doesn't have the expected format.", "HY000")
+                raise SqlError(ER_PASSWORD_FORMAT, "The password hash doesn't have the expected format.", "HY000")
             if acc.plugin == CACHING_SHA2 and auth_string and not auth_string.startswith("$A$"):
-                raise SqlError(1827, "The password hash doesn't have the expected format.", "HY000")
+                raise SqlError(ER_PASSWORD_FORMAT, "The password hash doesn't have the expected format.", "HY000")
             acc.auth_string = auth_string.upper() if acc.plugin == NATIVE else auth_string
             acc.fast_digest = ""
             return
@@ -557,14 +572,14 @@ class Accounts:
                 return
         if table is not None:
             raise SqlError(
-                1142,
+                ER_TABLEACCESS_DENIED,
                 f"{privilege} command denied to user {account_name(user, host)} for table '{table}'",
                 "42000",
             )
         if db is not None:
             priv_host = acc.host if acc is not None else host
             raise SqlError(
-                1044, f"Access denied for user {account_name(user, priv_host)} to database '{db}'", "42000"
+                ER_DBACCESS_DENIED, f"Access denied for user {account_name(user, priv_host)} to database '{db}'", "42000"
             )
         raise _need_privilege(privilege)
 
@@ -656,7 +671,7 @@ class Accounts:
         if key in accounts:
             if cmd.if_not_exists:
                 return
-            raise SqlError(1396, f"Operation CREATE USER failed for {account_name(*key)}", "HY000")
+            raise SqlError(ER_CANNOT_USER, f"Operation CREATE USER failed for {account_name(*key)}", "HY000")
         acc = Account(key[0], key[1], cmd.plugin or self.default_plugin)
         self._set_password(acc, cmd.password, None, cmd.auth_string)
         accounts[key] = acc
@@ -669,7 +684,7 @@ class Accounts:
         if acc is None:
             if cmd.if_exists:
                 return
-            raise SqlError(1396, f"Operation ALTER USER failed for {account_name(*key)}", "HY000")
+            raise SqlError(ER_CANNOT_USER, f"Operation ALTER USER failed for {account_name(*key)}", "HY000")
         if cmd.password is not None or cmd.auth_string is not None or cmd.plugin is not None:
             self._set_password(acc, cmd.password, cmd.plugin, cmd.auth_string)
 
@@ -677,7 +692,7 @@ class Accounts:
         missing = [(u, h.lower()) for u, h in cmd.users if (u, h.lower()) not in accounts]
         if missing and not cmd.if_exists:
             names = ",".join(account_name(*k) for k in missing)
-            raise SqlError(1396, f"Operation DROP USER failed for {names}", "HY000")
+            raise SqlError(ER_CANNOT_USER, f"Operation DROP USER failed for {names}", "HY000")
         for u, h in cmd.users:
             accounts.pop((u, h.lower()), None)
 
@@ -685,11 +700,11 @@ class Accounts:
         key = (me.user, me.host) if cmd.user is None else (cmd.user, (cmd.host or "%").lower())
         if key != (me.user, me.host) and "CREATE USER" not in self._privileges(me, None, None):
             raise SqlError(
-                1044, f"Access denied for user {account_name(me.user, me.host)} to database 'mysql'", "42000"
+                ER_DBACCESS_DENIED, f"Access denied for user {account_name(me.user, me.host)} to database 'mysql'", "42000"
             )
         acc = accounts.get(key)
         if acc is None:
-            raise SqlError(1133, "Can't find any matching row in the user table")
+            raise SqlError(ER_PASSWORD_NO_MATCH, "Can't find any matching row in the user table")
         self._set_password(acc, cmd.password, None)
 
     @staticmethod
@@ -697,11 +712,11 @@ class Accounts:
         db = cmd.db
         if db is None:
             if current_db is None:
-                raise SqlError(1046, "No database selected", "3D000")
+                raise SqlError(ER_NO_DB, "No database selected", "3D000")
             db = current_db
         if db == "*" and cmd.table != "*":
             raise SqlError(
-                1144,
+                ER_ILLEGAL_GRANT_FOR_TABLE,
                 "Illegal GRANT/REVOKE command; please consult the manual to see which privileges can be used",
                 "42000",
             )
@@ -723,9 +738,9 @@ class Accounts:
                 grant_option = True
             elif p not in allowed:
                 if table == "*":
-                    raise SqlError(1221, "Incorrect usage of DB GRANT and GLOBAL PRIVILEGES", "HY000")
+                    raise SqlError(ER_WRONG_USAGE, "Incorrect usage of DB GRANT and GLOBAL PRIVILEGES", "HY000")
                 raise SqlError(
-                    1144,
+                    ER_ILLEGAL_GRANT_FOR_TABLE,
                     "Illegal GRANT/REVOKE command; please consult the manual to see which privileges "
                     "can be used",
                     "42000",
@@ -747,10 +762,10 @@ class Accounts:
             raise _denied_1045(me.user, current_host, me.has_password)
         if table == "*":
             raise SqlError(
-                1044, f"Access denied for user {account_name(me.user, me.host)} to database '{db}'", "42000"
+                ER_DBACCESS_DENIED, f"Access denied for user {account_name(me.user, me.host)} to database '{db}'", "42000"
             )
         raise SqlError(
-            1142,
+            ER_TABLEACCESS_DENIED,
             f"GRANT command denied to user {account_name(me.user, current_host)} for table '{table}'",
             "42000",
         )
@@ -765,7 +780,7 @@ class Accounts:
         acc = accounts.get(key)
         if acc is None:
             if cmd.password is None:
-                raise SqlError(1410, "You are not allowed to create a user with GRANT", "42000")
+                raise SqlError(ER_CANT_CREATE_USER_WITH_GRANT, "You are not allowed to create a user with GRANT", "42000")
             self._require_global(me, "CREATE USER")
             acc = Account(key[0], key[1], self.default_plugin)
             accounts[key] = acc
@@ -789,7 +804,7 @@ class Accounts:
             self._require_global(me, "CREATE USER")
             if acc is None:
                 raise SqlError(
-                    1141, f"There is no such grant defined for user '{key[0]}' on host '{key[1]}'", "42000"
+                    ER_NONEXISTING_GRANT, f"There is no such grant defined for user '{key[0]}' on host '{key[1]}'", "42000"
                 )
             acc.grants.clear()
             return
@@ -800,12 +815,12 @@ class Accounts:
         if acc is None or (entry is None and db != "*"):
             if table != "*":
                 raise SqlError(
-                    1147,
+                    ER_NONEXISTING_TABLE_GRANT,
                     f"There is no such grant defined for user '{key[0]}' on host '{key[1]}' on table '{table}'",
                     "42000",
                 )
             raise SqlError(
-                1141, f"There is no such grant defined for user '{key[0]}' on host '{key[1]}'", "42000"
+                ER_NONEXISTING_GRANT, f"There is no such grant defined for user '{key[0]}' on host '{key[1]}'", "42000"
             )
         if entry is None:
             return
@@ -822,14 +837,14 @@ class Accounts:
             key = (cmd.user, (cmd.host or "%").lower())
             if key != (me.user, me.host) and "SELECT" not in self._privileges(me, "mysql", None):
                 raise SqlError(
-                    1044,
+                    ER_DBACCESS_DENIED,
                     f"Access denied for user {account_name(me.user, me.host)} to database 'mysql'",
                     "42000",
                 )
             acc = self._accounts.get(key)
             if acc is None:
                 raise SqlError(
-                    1141, f"There is no such grant defined for user '{key[0]}' on host '{key[1]}'", "42000"
+                    ER_NONEXISTING_GRANT, f"There is no such grant defined for user '{key[0]}' on host '{key[1]}'", "42000"
                 )
         who = f"{acc.user}@{acc.host}"
         return [(line, who) for line in grant_lines(acc)]

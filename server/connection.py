@@ -25,6 +25,7 @@ from mysql_mimic.types import Capabilities, ColumnType, ServerStatus
 
 from server import variables as sysvars
 from server.auth import AuthConnectionMixin
+from server.errors import to_sql_error
 from server.protocol import (
     PacketTooLarge,
     eof_packet,
@@ -38,7 +39,22 @@ from server.protocol import (
 )
 from server.session import Outcome, Session
 from sqlfront import statements as st
-from sqlfront.errors import ER_CON_COUNT, ER_HANDSHAKE, ER_NET_PACKET_TOO_LARGE, SqlError, too_deep
+from sqlfront.errors import (
+    ER_BAD_DB,
+    ER_CON_COUNT,
+    ER_CONNECTION_KILLED,
+    ER_EMPTY_QUERY,
+    ER_HANDSHAKE,
+    ER_NET_PACKET_TOO_LARGE,
+    ER_NOT_SUPPORTED_YET,
+    ER_PARSE,
+    ER_QUERY_INTERRUPTED,
+    ER_UNKNOWN_COM,
+    ER_UNKNOWN_ERROR,
+    ER_UNKNOWN_STMT_HANDLER,
+    SqlError,
+    too_deep,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +142,7 @@ class DrlabConnection(AuthConnectionMixin, Connection):
             db = self.session.database
             if db and db.lower() != "information_schema":
                 if node.store.get(db) is None:
-                    raise SqlError(1049, f"Unknown database '{db}'")
+                    raise SqlError(ER_BAD_DB, f"Unknown database '{db}'")
                 node.accounts.check(user, host, "USAGE", db)
         except SqlError as e:
             self._login_refused = e
@@ -200,7 +216,7 @@ class DrlabConnection(AuthConnectionMixin, Connection):
         except asyncio.CancelledError:
             if self._kill == KillKind.CONNECTION:
                 try:
-                    await self._send(err_packet(SqlError(1927, "Connection was killed")))
+                    await self._send(err_packet(SqlError(ER_CONNECTION_KILLED, "Connection was killed")))
                 except Exception:
                     pass
                 return
@@ -282,7 +298,7 @@ class DrlabConnection(AuthConnectionMixin, Connection):
                 return
             try:
                 if not data:
-                    raise SqlError(1047, "Unknown command")
+                    raise SqlError(ER_UNKNOWN_COM, "Unknown command")
                 cmd, body = data[0], data[1:]
                 if cmd == COM_QUIT:
                     return
@@ -300,14 +316,17 @@ class DrlabConnection(AuthConnectionMixin, Connection):
                     task = asyncio.current_task()
                     if task is not None:
                         task.uncancel()
-                    await self._send(err_packet(SqlError(1317, "Query execution was interrupted")))
+                    await self._send(err_packet(SqlError(ER_QUERY_INTERRUPTED, "Query execution was interrupted")))
                 else:
                     raise
             except RecursionError:  # a statement nested deeper than a check above caught
                 await self._send(err_packet(too_deep()))
             except Exception as e:
-                logger.exception("internal error")
-                await self._send(err_packet(SqlError(1105, f"Internal error in drlab: {type(e).__name__}: {e}")))
+                mapped = to_sql_error(e)
+                if mapped is None:
+                    logger.exception("internal error")
+                    mapped = SqlError(ER_UNKNOWN_ERROR, f"Internal error in drlab: {type(e).__name__}: {e}")
+                await self._send(err_packet(mapped))
             finally:
                 self.stream.reset_seq()
 
@@ -359,7 +378,7 @@ class DrlabConnection(AuthConnectionMixin, Connection):
             self.multi = body[:2] == b"\x00\x00"
             await self._send(eof_packet(self._flags()))
         else:
-            raise SqlError(1047, f"Unknown command {cmd:#x}")
+            raise SqlError(ER_UNKNOWN_COM, f"Unknown command {cmd:#x}")
 
     # -- text protocol -----------------------------------------------------------------------------
     async def _change_user(self, body: bytes) -> None:
@@ -396,7 +415,7 @@ class DrlabConnection(AuthConnectionMixin, Connection):
         node, session = self.node, self.drsession
         parts = st.split(sql) if self.multi and ";" in sql else [sql]
         if not parts:
-            raise SqlError(1065, "Query was empty")
+            raise SqlError(ER_EMPTY_QUERY, "Query was empty")
         last = len(parts) - 1
         for i, text in enumerate(parts):
             node.stats["Questions"] += 1
@@ -439,14 +458,14 @@ class DrlabConnection(AuthConnectionMixin, Connection):
         sid = int.from_bytes(body[:4], "little")
         stmt = self.stmts.get(sid)
         if stmt is None:
-            raise SqlError(1243, f"Unknown prepared statement handler ({sid}) given to mysqld_stmt_execute")
+            raise SqlError(ER_UNKNOWN_STMT_HANDLER, f"Unknown prepared statement handler ({sid}) given to mysqld_stmt_execute")
         return stmt
 
     async def _prepare(self, text: str) -> None:
         session, node = self.drsession, self.node
         parts = st.split(text)
         if len(parts) != 1:
-            raise SqlError(1064, "You have an error in your SQL syntax: a prepared statement holds exactly one statement")
+            raise SqlError(ER_PARSE, "You have an error in your SQL syntax: a prepared statement holds exactly one statement")
         cmd, _ = node.parse(parts[0], shape=False)
         columns: list[str] = []
         nparams = 0
@@ -456,7 +475,7 @@ class DrlabConnection(AuthConnectionMixin, Connection):
             if plan.lowered.kind == "select":
                 columns = session.describe(plan)
         elif "?" in _strip_literals(parts[0]):
-            raise SqlError(1235, "Parameters in this kind of prepared statement are not supported by drlab")
+            raise SqlError(ER_NOT_SUPPORTED_YET, "Parameters in this kind of prepared statement are not supported by drlab")
         sid = self.next_stmt
         self.next_stmt += 1
         self.stmts[sid] = Prepared(sid, parts[0], cmd, nparams)

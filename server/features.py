@@ -29,7 +29,12 @@ RowsBuilder = Callable[["Node", "Session"], list[Sequence[Any]]]
 """The rows of an information_schema view, built for one query of one session."""
 WriteGate = Callable[["Session", str], Awaitable[None]]
 """Runs before any write to the database it names (rows, DDL, CREATE / DROP / REPLICATE DATABASE):
-returns, waits or raises."""
+returns, waits, or raises ``WritesRefused``."""
+
+
+class WritesRefused(Exception):
+    """A write gate refuses writes to a database for now (the message says why and until when).
+    Internal writers (the pipeline runner) treat it as transient; a client sees MySQL's 1290."""
 
 
 class Service(Protocol):

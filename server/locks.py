@@ -12,10 +12,15 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from server.features import WritesRefused
 from server.node import Node
 from server.session import Outcome, Session
 from sqlfront import dr
-from sqlfront.errors import SqlError
+from sqlfront.errors import ER_BAD_DB, SqlError
+
+
+class NotLockOwner(Exception):
+    """UNLOCK TABLES from a connection other than the one holding the lock."""
 
 
 @dataclass
@@ -35,15 +40,14 @@ class ReadLocks:
         self.held: list[ReadLock] = []
 
     async def gate(self, session: Session, name: str) -> None:
-        """A write gate: fail (READ ONLY) or wait (READ LOCK) while a lock covers database ``name``
+        """A write gate: refuse (READ ONLY) or wait (READ LOCK) while a lock covers database ``name``
         (rows, DDL, CREATE / DROP / REPLICATE DATABASE all pass here)."""
         while True:
             lock = next((lk for lk in self.held if lk.covers(name) and lk.session is not session), None)
             if lock is None:
                 return
             if lock.mode == "read only":
-                raise SqlError(
-                    1290,
+                raise WritesRefused(
                     f"Database '{name}' is read-only: FLUSH TABLES WITH READ ONLY is in effect "
                     f"(connection {lock.session.id}); writes fail until that connection runs UNLOCK TABLES",
                 )
@@ -57,7 +61,7 @@ class ReadLocks:
         node = self.node
         await session.implicit_commit()
         if cmd.db is not None and node.store.get(cmd.db) is None:
-            raise SqlError(1049, f"Unknown database '{cmd.db}'")
+            raise SqlError(ER_BAD_DB, f"Unknown database '{cmd.db}'")
         node.accounts.check(session.user, session.host, "RELOAD", None)  # as MySQL's FLUSH
         self._release(session, cmd.db)
         lock = ReadLock(session, cmd.mode, cmd.db)
@@ -79,8 +83,7 @@ class ReadLocks:
         if not mine:
             others = [lk for lk in self.held if cmd.db is None or lk.covers(cmd.db)]
             if others:
-                raise SqlError(
-                    1227,
+                raise NotLockOwner(
                     f"UNLOCK TABLES must run on the connection that ran FLUSH TABLES (connection "
                     f"{others[0].session.id}); closing or killing that connection also releases the lock",
                 )

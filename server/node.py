@@ -22,7 +22,20 @@ from sqlfront import functions
 from sqlfront import statements as st
 from sqlfront.accounts import parse_account_statement
 from sqlfront.ddl import TableDef
-from sqlfront.errors import SqlError, not_supported
+from sqlfront.errors import (
+    ER_BAD_DB,
+    ER_DB_CREATE_EXISTS,
+    ER_DB_DROP_EXISTS,
+    ER_LOCK_WAIT_TIMEOUT,
+    ER_NO_DB,
+    ER_NO_SUCH_TABLE,
+    ER_NO_SUCH_THREAD,
+    ER_OPTION_PREVENTS_STATEMENT,
+    ER_UNKNOWN_TABLE,
+    ER_WRONG_DB_NAME,
+    SqlError,
+    not_supported,
+)
 from sqlfront.lower import is_replace, lower, replace_as_insert, variables_in
 from sqlfront.shape import literal_shape, shape_is_safe
 from storage.database import Database, quote
@@ -103,17 +116,17 @@ class Resolver:
     def physical(self, db: str | None, table: str) -> str:
         dbn = db or self.current_db
         if dbn is None:
-            raise SqlError(1046, "No database selected")
+            raise SqlError(ER_NO_DB, "No database selected")
         if dbn.lower() == "information_schema":
             if self.home is not None:
                 raise not_supported("Joining information_schema with user tables")
             name = table.upper()
             if show.info_schema_columns(self.node, name) is None:
-                raise SqlError(1109, f"Unknown table '{table}' in information_schema")
+                raise SqlError(ER_UNKNOWN_TABLE, f"Unknown table '{table}' in information_schema")
             return quote(name)
         d = self.node.store.get(dbn)
         if d is None:
-            raise SqlError(1146, f"Table '{dbn}.{table}' doesn't exist")
+            raise SqlError(ER_NO_SUCH_TABLE, f"Table '{dbn}.{table}' doesn't exist")
         self.node.check_readable(d)
         phys = self.node.physical_name(d, table)
         return quote(phys) if dbn == self.home else f"{quote(dbn)}.{quote(phys)}"
@@ -124,7 +137,7 @@ class Resolver:
             return show.info_schema_def(self.node, table)
         d = self.node.store.get(dbn) if dbn else None
         if d is None:
-            raise SqlError(1146, f"Table '{dbn}.{table}' doesn't exist")
+            raise SqlError(ER_NO_SUCH_TABLE, f"Table '{dbn}.{table}' doesn't exist")
         return self.node.table_def(d, table)
 
 
@@ -260,7 +273,7 @@ class Node:
     def table_def(self, db: Database, table: str) -> TableDef:
         raw = db.tables.get(table.lower())
         if raw is None:
-            raise SqlError(1146, f"Table '{db.info.name}.{table}' doesn't exist")
+            raise SqlError(ER_NO_SUCH_TABLE, f"Table '{db.info.name}.{table}' doesn't exist")
         key = (db.info.id, raw)
         tdef = self._tdefs.get(key)  # type: ignore[arg-type]
         if tdef is None:
@@ -287,7 +300,7 @@ class Node:
                 continue
             other = self.store.get(dbn)
             if other is None:
-                raise SqlError(1049, f"Unknown database '{dbn}'")
+                raise SqlError(ER_BAD_DB, f"Unknown database '{dbn}'")
             if conn.in_transaction:
                 raise not_supported("Reading another database inside a write transaction")
             conn.execute("ATTACH DATABASE ? AS " + quote(dbn), (str(other.path),))
@@ -301,12 +314,12 @@ class Node:
         try:
             await asyncio.wait_for(lock.acquire(), timeout)
         except TimeoutError:
-            raise SqlError(1205, "Lock wait timeout exceeded; try restarting transaction") from None
+            raise SqlError(ER_LOCK_WAIT_TIMEOUT, "Lock wait timeout exceeded; try restarting transaction") from None
         finally:
             session.state = ""
         if self.store.get(db.info.name) is not db:  # dropped (or replaced) while this writer waited
             lock.release()
-            raise SqlError(1049, f"Unknown database '{db.info.name}': it was dropped or replaced meanwhile")
+            raise SqlError(ER_BAD_DB, f"Unknown database '{db.info.name}': it was dropped or replaced meanwhile")
         self._holders[db.info.id] = (session, lock)
         self.current.session = session
 
@@ -329,7 +342,7 @@ class Node:
     def check_readable(self, db: Database) -> None:
         if db.info.state in ("provisioning", "recovering", "unrecoverable"):
             raise SqlError(
-                1290,
+                ER_OPTION_PREVENTS_STATEMENT,
                 f"Database '{db.info.name}' is in state '{db.info.state}' and cannot be read"
                 + (f": {db.info.details}" if db.info.details else "; wait until it is replicating or online"),
             )
@@ -338,7 +351,7 @@ class Node:
         info = db.info
         if info.state != "online" or info.role != "master":
             raise SqlError(
-                1290,
+                ER_OPTION_PREVENTS_STATEMENT,
                 f"Database '{info.name}' is read-only: it is {'an' if info.role[0] in 'aeiou' else 'a'} {info.role} "
                 f"in state '{info.state}'. "
                 "Only the replication apply path writes to it; write to the primary, or promote this "
@@ -350,13 +363,13 @@ class Node:
         session.node.accounts.check(session.user, session.host, "CREATE", name)
         if name.lower() == "information_schema" or self.store.get(name) is not None:
             if if_not_exists:
-                session.warnings.append(_note(1007, f"Can't create database '{name}'; database exists"))
+                session.warnings.append(_note(ER_DB_CREATE_EXISTS, f"Can't create database '{name}'; database exists"))
                 return Outcome()
-            raise SqlError(1007, f"Can't create database '{name}'; database exists")
+            raise SqlError(ER_DB_CREATE_EXISTS, f"Can't create database '{name}'; database exists")
         check_db_name(name)
         await self.pass_write_gates(session, name)
         if self.store.get(name) is not None:  # created while this statement waited for UNLOCK TABLES
-            raise SqlError(1007, f"Can't create database '{name}'; database exists")
+            raise SqlError(ER_DB_CREATE_EXISTS, f"Can't create database '{name}'; database exists")
         self.store.create(name)
         return Outcome(affected=1)
 
@@ -365,9 +378,9 @@ class Node:
         db = self.store.get(name)
         if db is None:
             if if_exists:
-                session.warnings.append(_note(1008, f"Can't drop database '{name}'; database doesn't exist"))
+                session.warnings.append(_note(ER_DB_DROP_EXISTS, f"Can't drop database '{name}'; database doesn't exist"))
                 return Outcome()
-            raise SqlError(1008, f"Can't drop database '{name}'; database doesn't exist")
+            raise SqlError(ER_DB_DROP_EXISTS, f"Can't drop database '{name}'; database doesn't exist")
         await self.pass_write_gates(session, name)
         await self.features.dropping(name)
         await self.acquire_writer(db, session)
@@ -408,7 +421,7 @@ class Node:
     def kill(self, session: Session, target: int, query_only: bool) -> None:
         other = self.sessions.get(target)
         if other is None:
-            raise SqlError(1094, f"Unknown thread id: {target}")
+            raise SqlError(ER_NO_SUCH_THREAD, f"Unknown thread id: {target}")
         if other.user != session.user:
             session.node.accounts.check(session.user, session.host, "SUPER", None)
         conn = self.connections.get(target)
@@ -433,7 +446,7 @@ def check_db_name(name: str) -> None:
     if (not name or len(name) > 64 or name != name.strip() or "/" in name or "\\" in name or "." in name
             or "\0" in name):
         shown = name.replace("\0", "\\0")
-        raise SqlError(1102, f"Incorrect database name '{shown}': use 1 to 64 characters without NUL bytes, "
+        raise SqlError(ER_WRONG_DB_NAME, f"Incorrect database name '{shown}': use 1 to 64 characters without NUL bytes, "
                        "dots, slashes, backslashes or leading/trailing blanks")
 
 

@@ -39,9 +39,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from server import show
+from server.features import WritesRefused
 from server.session import Outcome, Session
 from sqlfront import pipelines as pl
-from sqlfront.errors import SqlError
+from sqlfront.errors import (
+    ER_BAD_NULL,
+    ER_CANT_FIND_FILE,
+    ER_DATA_TOO_LONG,
+    ER_DUP_ENTRY,
+    ER_LOCK_WAIT_TIMEOUT,
+    ER_NO_DEFAULT_FOR_FIELD,
+    ER_NO_REFERENCED_ROW_2,
+    ER_OPTION_PREVENTS_STATEMENT,
+    ER_QUERY_INTERRUPTED,
+    ER_SP_ALREADY_EXISTS,
+    ER_TRUNCATED_WRONG_VALUE_FOR_FIELD,
+    ER_WARN_DATA_OUT_OF_RANGE,
+    ER_WARN_TOO_FEW_RECORDS,
+    ER_WARN_TOO_MANY_RECORDS,
+    WARN_DATA_TRUNCATED,
+    SqlError,
+)
 from storage.database import Database
 
 if TYPE_CHECKING:
@@ -64,13 +82,10 @@ _SCHEMA = [
 _MAX_FILES_PER_BATCH = 16
 _MAX_BYTES_PER_BATCH = 16 << 20
 _YIELD_EVERY = 200  # rows between yields to the event loop while a batch holds the writer
-_TRANSIENT = (1290, 1205)  # the database cannot be written now (replica, READ ONLY, lock wait): not a bad row
+# the database cannot be written now (a replica, or a lock wait; READ ONLY is WritesRefused): not a bad row
+_TRANSIENT = (ER_OPTION_PREVENTS_STATEMENT, ER_LOCK_WAIT_TIMEOUT)
 
 # error codes (docs/pipelines.md lists them): no vendor code is documented for these situations
-ER_NO_PIPELINE = 1305  # MySQL's ER_SP_DOES_NOT_EXIST
-ER_PIPELINE_EXISTS = 1304  # ER_SP_ALREADY_EXISTS
-ER_PIPELINE_STATE = 1210  # ER_WRONG_ARGUMENTS: already running / not running / unknown file
-ER_SECURE_FILE_PRIV = 1290  # ER_OPTION_PREVENTS_STATEMENT, MySQL's --secure-file-priv error
 
 
 def _lit(v: Any) -> str:
@@ -89,6 +104,23 @@ def _values(*vs: Any) -> str:
 
 def _ts(t: float | None) -> str | None:
     return None if t is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+
+
+class NoSuchPipeline(Exception):
+    """A pipeline statement names a pipeline the current database does not have."""
+
+
+class PipelineExists(Exception):
+    """CREATE PIPELINE of a name the database already has (without OR REPLACE / IF NOT EXISTS)."""
+
+
+class PipelineStateError(Exception):
+    """The pipeline is not in a state the statement applies to (already running, not running, or
+    it has no record of the file named)."""
+
+
+class FilesRefused(Exception):
+    """secure_file_priv forbids reading the pipeline's files (NULL, or a path outside it)."""
 
 
 class _RunnerSession(Session):
@@ -222,8 +254,7 @@ class Pipelines:
     def _pipeline(self, db: Database, name: str) -> _Row:
         rows = self._pipelines(db, name)
         if not rows:
-            raise SqlError(ER_NO_PIPELINE, f"Pipeline '{name}' doesn't exist in database '{db.info.name}'; "
-                           "see SHOW PIPELINES", "42000")
+            raise NoSuchPipeline(f"Pipeline '{name}' doesn't exist in database '{db.info.name}'; see SHOW PIPELINES")
         return rows[0]
 
     def _file_states(self, db: Database, name: str) -> dict[str, tuple[int, str]]:
@@ -238,8 +269,8 @@ class Pipelines:
     def secure_dir(self) -> Path:
         value = self.node.globals.values.get("secure_file_priv")
         if value is None or str(value).upper() == "NULL":
-            raise SqlError(ER_SECURE_FILE_PRIV, "The MySQL server is running with the --secure-file-priv option so "
-                           "it cannot execute this statement: secure_file_priv is NULL, no file can be loaded")
+            raise FilesRefused("The MySQL server is running with the --secure-file-priv option so "
+                               "it cannot execute this statement: secure_file_priv is NULL, no file can be loaded")
         d = Path(str(value)) if str(value) else self.node.store.dir / "files"
         d.mkdir(parents=True, exist_ok=True)
         return Path(os.path.realpath(d))
@@ -252,9 +283,9 @@ class Pipelines:
             p = base / p
         real = Path(os.path.realpath(p))
         if real != base and not real.is_relative_to(base):
-            raise SqlError(ER_SECURE_FILE_PRIV, f"The MySQL server is running with the --secure-file-priv option so "
-                           f"it cannot execute this statement: '{path}' is outside secure_file_priv '{base}{os.sep}'; "
-                           "put the files under that directory")
+            raise FilesRefused(f"The MySQL server is running with the --secure-file-priv option so "
+                               f"it cannot execute this statement: '{path}' is outside secure_file_priv "
+                               f"'{base}{os.sep}'; put the files under that directory")
         return str(real)
 
     def list_files(self, cfg: pl.PipelineConfig) -> list[tuple[str, int]]:
@@ -262,7 +293,7 @@ class Pipelines:
         try:
             pattern = self.resolve(cfg.path)
             base = self.secure_dir()
-        except SqlError:
+        except FilesRefused:
             return []
         if os.path.isdir(pattern):
             pattern = os.path.join(pattern, "*")
@@ -307,11 +338,11 @@ class Pipelines:
             if cmd.if_not_exists:
                 from server.session import Warning_
 
-                session.warnings.append(Warning_("Note", ER_PIPELINE_EXISTS, f"Pipeline '{cfg.name}' already exists"))
+                session.warnings.append(Warning_("Note", ER_SP_ALREADY_EXISTS, f"Pipeline '{cfg.name}' already exists"))
                 return Outcome()
             if not cmd.or_replace:
-                raise SqlError(ER_PIPELINE_EXISTS, f"Pipeline '{cfg.name}' already exists; use CREATE OR REPLACE "
-                               "PIPELINE to change it (its file states are kept)", "42000")
+                raise PipelineExists(f"Pipeline '{cfg.name}' already exists; use CREATE OR REPLACE "
+                                     "PIPELINE to change it (its file states are kept)")
             stmt = (f"UPDATE _drlab_pipelines SET config = {_lit(cfg.to_json())}, altered = {_lit(now)} "
                     f"WHERE name = {_lit(cfg.name)}")
             await self._logged(session, db, [stmt])
@@ -348,8 +379,8 @@ class Pipelines:
             if target not in files:
                 matches = [f for f in files if f == self._abs(target) or os.path.basename(f) == target]
                 if len(matches) != 1:
-                    raise SqlError(ER_PIPELINE_STATE, f"Pipeline '{cmd.name}' has no record of file '{cmd.drop_file}'"
-                                   "; see information_schema.PIPELINES_FILES for its FILE_NAME values")
+                    raise PipelineStateError(f"Pipeline '{cmd.name}' has no record of file '{cmd.drop_file}'"
+                                             "; see information_schema.PIPELINES_FILES for its FILE_NAME values")
                 target = matches[0]
             stmts.append(f"DELETE FROM _drlab_pipeline_files WHERE pipeline = {_lit(cmd.name)} AND file = {_lit(target)}")
         if cmd.batch_interval is not None:
@@ -363,7 +394,7 @@ class Pipelines:
     def _abs(self, name: str) -> str:
         try:
             return self.resolve(name)
-        except SqlError:
+        except FilesRefused:
             return name
 
     async def start_cmd(self, session: Session, cmd: pl.StartPipeline) -> Outcome:
@@ -379,8 +410,8 @@ class Pipelines:
         if row.state == "Running" or key in self.foreground:
             if cmd.if_not_running:
                 return Outcome()
-            raise SqlError(ER_PIPELINE_STATE, f"Pipeline '{row.name}' is already running; STOP PIPELINE {row.name} "
-                           "first, or use START PIPELINE IF NOT RUNNING")
+            raise PipelineStateError(f"Pipeline '{row.name}' is already running; STOP PIPELINE {row.name} "
+                                     "first, or use START PIPELINE IF NOT RUNNING")
         if cmd.foreground:
             return await self._run_foreground(session, db, row, cmd.limit)
         await self._set_state(session, db, [row.name], "Running")
@@ -404,8 +435,8 @@ class Pipelines:
         if row.state not in ("Running", "Error"):
             if cmd.if_running:
                 return Outcome()
-            raise SqlError(ER_PIPELINE_STATE, f"Pipeline '{row.name}' is not running; use STOP PIPELINE IF RUNNING "
-                           "to ignore a stopped pipeline")
+            raise PipelineStateError(f"Pipeline '{row.name}' is not running; use STOP PIPELINE IF RUNNING "
+                                     "to ignore a stopped pipeline")
         await self._halt(db, row.name)
         await self._set_state(session, db, [row.name], "Stopped")
         return Outcome()
@@ -564,7 +595,7 @@ class Pipelines:
 
     def _check_interrupt(self, key: tuple[int, str]) -> None:
         if key in self.interrupts:
-            raise SqlError(1317, f"Query execution was interrupted: STOP PIPELINE {key[1]} stopped the foreground run; "
+            raise SqlError(ER_QUERY_INTERRUPTED, f"Query execution was interrupted: STOP PIPELINE {key[1]} stopped the foreground run; "
                            "its open batch was rolled back", "70100")
 
     async def _batch(self, session: Session, db: Database, row: _Row, background: bool) -> _BatchResult:
@@ -605,9 +636,10 @@ class Pipelines:
                                        f"line {e.line_number}: {e.message}") from None
                     return _BatchResult(failed=True, stop=state is not None)
                 await asyncio.sleep(min(0.05 * attempt, 1.0))
-            except SqlError as e:
+            except (SqlError, WritesRefused) as e:
                 session.rollback()
-                if e.code in _TRANSIENT and background:  # not writable now (replica, READ ONLY, lock wait): try later
+                transient = isinstance(e, WritesRefused) or e.code in _TRANSIENT
+                if transient and background:  # not writable now (replica, READ ONLY, lock wait): try later
                     return _BatchResult(failed=True, stop=not _active(db))
                 raise
             finally:
@@ -632,7 +664,7 @@ class Pipelines:
                 with open(fname, encoding="utf-8", errors="replace", newline="") as fh:
                     text = fh.read()
             except OSError as e:
-                raise _BatchFailed(fname, None, "", 1017, f"Can't read file '{fname}' (errno: {e.errno} - {e.strerror})") from None
+                raise _BatchFailed(fname, None, "", ER_CANT_FIND_FILE, f"Can't read file '{fname}' (errno: {e.errno} - {e.strerror})") from None
             for line_no, line, fields in pl.split_csv(text, cfg):
                 streamed += 1
                 progress.rows = streamed
@@ -689,7 +721,7 @@ class Pipelines:
         try:
             await session.write(db, lambda: db.execute_logged_sql(_SCHEMA + stmts))
             await session.commit()
-        except SqlError:
+        except (SqlError, WritesRefused):
             session.rollback()  # not writable any more: the failure is not recorded, the batch will be retried
 
 
@@ -698,13 +730,13 @@ def _skips(policy: str, code: int) -> bool:
     if policy == "skip all":
         return True
     if policy == "skip parser":
-        return code in (1261, 1262)
+        return code in (ER_WARN_TOO_FEW_RECORDS, ER_WARN_TOO_MANY_RECORDS)
     if policy == "skip duplicate key":
-        return code == 1062
+        return code == ER_DUP_ENTRY
     if policy == "skip constraint":
-        return code in (1048, 1265, 1366, 1406, 1364, 1264, 1452)
+        return code in (ER_BAD_NULL, WARN_DATA_TRUNCATED, ER_TRUNCATED_WRONG_VALUE_FOR_FIELD, ER_DATA_TOO_LONG, ER_NO_DEFAULT_FOR_FIELD, ER_WARN_DATA_OUT_OF_RANGE, ER_NO_REFERENCED_ROW_2)
     if policy == "ignore":
-        return code in (1261, 1262)
+        return code in (ER_WARN_TOO_FEW_RECORDS, ER_WARN_TOO_MANY_RECORDS)
     return False
 
 

@@ -21,9 +21,8 @@ from mysql_mimic.results import ResultColumn
 from mysql_mimic.stream import MysqlStream
 from mysql_mimic.types import Capabilities, ColumnType, ServerStatus, uint_1, uint_2, uint_len
 
-from sqlfront.errors import ER_HANDSHAKE, SqlError
+from sqlfront.errors import ER_HANDSHAKE, ER_MALFORMED_PACKET, ER_WRONG_ARGUMENTS, SqlError
 
-ER_MALFORMED_PACKET = 1835
 MAX_PAYLOAD = 0xFFFFFF  # a payload this long continues in the next packet
 PRE_AUTH_MAX_PACKET = 16384  # a handshake response or auth reply; MySQL clients send a few hundred bytes
 
@@ -237,7 +236,7 @@ def _read_value(r: io.BytesIO, t: int, unsigned: bool) -> Any:
         if n == 12:
             text += f".{struct.unpack('<I', b[8:12])[0]:06d}"
         return text
-    raise SqlError(1210, f"Incorrect arguments to mysqld_stmt_execute: unsupported parameter type {t}")
+    raise SqlError(ER_WRONG_ARGUMENTS, f"Incorrect arguments to mysqld_stmt_execute: unsupported parameter type {t}")
 
 
 __all__ = ["ok_packet", "eof_packet", "err_packet", "status_flags", "infer_columns", "read_execute", "uint_1",

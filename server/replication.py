@@ -14,6 +14,7 @@ from typing import Any
 
 from replication.link import Link, LinkError, uri
 from replication.source import Source, SourceError
+from server.errors import relayed_code
 from server.node import Node, check_db_name
 from server.session import Outcome, Session, Warning_
 from sqlfront import dr
@@ -106,7 +107,7 @@ class Replication:
                 node.store.drop(cmd.db)
                 node.invalidate_plans()
             if isinstance(e, LinkError):
-                raise SqlError(e.code if e.code < 2000 else 1429, f"REPLICATE DATABASE {cmd.db} failed: {e}") from None
+                raise SqlError(relayed_code(e.code), f"REPLICATE DATABASE {cmd.db} failed: {e}") from None
             raise
         return Outcome(affected=1)
 
@@ -129,7 +130,7 @@ class Replication:
             hello = await link.hello()
         except LinkError as e:
             await link.stop()
-            raise SqlError(e.code if e.code < 2000 else 1429, f"REPLICATE DATABASE {cmd.db} failed: {e}") from None
+            raise SqlError(relayed_code(e.code), f"REPLICATE DATABASE {cmd.db} failed: {e}") from None
         mine = db.info.epochs
         if hello["role"] != "master" or hello["state"] != "online":
             await link.stop()
@@ -180,7 +181,7 @@ class Replication:
         except LinkError as e:
             await self._unlink(cmd.db)
             self._link(cmd.db).start()  # the database is a replica now: keep trying in the background
-            raise SqlError(e.code if e.code < 2000 else 1429, f"REPLICATE DATABASE {cmd.db} WITH FORCE DIFFERENTIAL "
+            raise SqlError(relayed_code(e.code), f"REPLICATE DATABASE {cmd.db} WITH FORCE DIFFERENTIAL "
                            f"reverted to LSN {shared} but could not catch up yet: {e}; it keeps retrying "
                            "(see SHOW REPLICATION STATUS)") from None
         return Outcome(affected=1)

@@ -17,7 +17,7 @@ from typing import Any
 from replication.source import REPLICA_HOLD
 from server.node import Node
 from server.session import Outcome, Session
-from sqlfront.errors import SqlError
+from sqlfront.errors import ER_BAD_DB, ER_OPTION_PREVENTS_STATEMENT, SqlError
 from sqlfront.retention import SnapshotDatabase, parse_snapshot
 from storage.database import Database
 from storage.history import epoch_at
@@ -129,16 +129,16 @@ class Retention:
         self.node.accounts.check(session.user, session.host, "SUPER", None)
         db = self.store.get(cmd.db)
         if db is None:
-            raise SqlError(1049, f"Unknown database '{cmd.db}'")
+            raise SqlError(ER_BAD_DB, f"Unknown database '{cmd.db}'")
         if db.info.state in _SKIP:
-            raise SqlError(1290, f"Database '{cmd.db}' is {db.info.state} and has no consistent content to "
+            raise SqlError(ER_OPTION_PREVENTS_STATEMENT, f"Database '{cmd.db}' is {db.info.state} and has no consistent content to "
                            "snapshot; wait until it is online or replicating")
         self._settings()
         while db.info.id in self._running:  # a pass is checkpointing it: take the next one after it
             await asyncio.sleep(0.01)
         db = self.store.get(cmd.db)  # the pass may have replaced the object (a snapshot installed)
         if db is None:
-            raise SqlError(1049, f"Unknown database '{cmd.db}': it was dropped meanwhile")
+            raise SqlError(ER_BAD_DB, f"Unknown database '{cmd.db}': it was dropped meanwhile")
         await self.checkpoint(db)
         return Outcome()
 

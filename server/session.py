@@ -29,7 +29,26 @@ from sqlfront.ddl import (
     table_from_create,
     table_like,
 )
-from sqlfront.errors import SqlError, not_supported, too_deep
+from sqlfront.errors import (
+    ER_BAD_DB,
+    ER_BAD_FIELD,
+    ER_BAD_NULL,
+    ER_BAD_TABLE,
+    ER_DATA_TOO_LONG,
+    ER_DUP_ENTRY,
+    ER_NO_DB,
+    ER_NO_SUCH_TABLE,
+    ER_PARSE,
+    ER_TABLE_EXISTS,
+    ER_TRUNCATED_WRONG_VALUE_FOR_FIELD,
+    ER_UNKNOWN_ERROR,
+    ER_UNKNOWN_SYSTEM_VARIABLE,
+    ER_WRONG_VALUE_COUNT_ON_ROW,
+    WARN_DATA_TRUNCATED,
+    SqlError,
+    not_supported,
+    too_deep,
+)
 from sqlfront.lower import Lowered, lower, substitute, variables_in
 from sqlfront.redact import redact
 from storage.database import Database, quote
@@ -190,7 +209,7 @@ class Session:
             return
         db = self.node.store.get(name)
         if db is None:
-            raise SqlError(1049, f"Unknown database '{name}'")
+            raise SqlError(ER_BAD_DB, f"Unknown database '{name}'")
         self.node.accounts.check(self.user, self.host, "USAGE", name)
         self.db = name
 
@@ -280,7 +299,7 @@ class Session:
             name = "transaction_isolation"
         source = self.node.globals.values if scope == "global" else self.vars
         if name not in source:
-            raise SqlError(1193, f"Unknown system variable '{name}'")
+            raise SqlError(ER_UNKNOWN_SYSTEM_VARIABLE, f"Unknown system variable '{name}'")
         return source[name]
 
     def substitute_vars(self, ast: exp.Expression) -> exp.Expression:
@@ -390,7 +409,7 @@ class Session:
         if lw.kind in ("insert", "replace") and plan.rows:
             skipped = plan.rows - cur.rowcount if plan.ignore else 0
             for _ in range(max(skipped, 0)):
-                self.warnings.append(Warning_("Warning", 1062, f"Duplicate entry for a unique key of '{plan.target_table}'; row skipped by INSERT IGNORE"))
+                self.warnings.append(Warning_("Warning", ER_DUP_ENTRY, f"Duplicate entry for a unique key of '{plan.target_table}'; row skipped by INSERT IGNORE"))
             if plan.rows > 1:
                 dups = sum(1 for op in ops if op[0] in ("u", "d")) if lw.kind == "replace" or lw.upsert else max(skipped, 0)
                 info = f"Records: {plan.rows}  Duplicates: {dups}  Warnings: {len(self.warnings)}"
@@ -471,9 +490,9 @@ class Session:
             self.check_priv("CREATE", db.info.name, name)
             if name.lower() in db.tables:
                 if cmd.ast.args.get("exists"):
-                    self.warnings.append(Warning_("Note", 1050, f"Table '{name}' already exists"))
+                    self.warnings.append(Warning_("Note", ER_TABLE_EXISTS, f"Table '{name}' already exists"))
                     return Outcome()
-                raise SqlError(1050, f"Table '{name}' already exists")
+                raise SqlError(ER_TABLE_EXISTS, f"Table '{name}' already exists")
             if kind == "create_table_like":
                 like = cmd.ast.find(exp.LikeProperty).this
                 src_db, src_name = self._table_ref(like)
@@ -491,7 +510,7 @@ class Session:
             for t in cmd.ast.args.get("tables") or [cmd.ast.this]:
                 dbn = t.db or self.db
                 if dbn is None:
-                    raise SqlError(1046, "No database selected")
+                    raise SqlError(ER_NO_DB, "No database selected")
                 db = self.node.store.get(dbn)
                 if db is None or t.name.lower() not in db.tables:
                     missing.append(f"{dbn}.{t.name}")
@@ -499,9 +518,9 @@ class Session:
                 self.check_priv("DROP", dbn, t.name)
                 by_db.setdefault(dbn, []).append(self.node.physical_name(db, t.name))
             if missing and not cmd.ast.args.get("exists"):
-                raise SqlError(1051, f"Unknown table '{','.join(missing)}'")
+                raise SqlError(ER_BAD_TABLE, f"Unknown table '{','.join(missing)}'")
             for m in missing:
-                self.warnings.append(Warning_("Note", 1051, f"Unknown table '{m}'"))
+                self.warnings.append(Warning_("Note", ER_BAD_TABLE, f"Unknown table '{m}'"))
             for dbn, names in by_db.items():
                 db = self.database(dbn)
                 stmts = []
@@ -536,7 +555,7 @@ class Session:
                     raise not_supported("RENAME TABLE across databases")
                 phys = self.node.physical_name(db, aname)
                 if bname.lower() in db.tables:
-                    raise SqlError(1050, f"Table '{bname}' already exists")
+                    raise SqlError(ER_TABLE_EXISTS, f"Table '{bname}' already exists")
                 old = self.node.table_def(db, phys)
                 new = TableDef.from_json(old.to_json())
                 new.name = bname
@@ -545,7 +564,7 @@ class Session:
         if kind == "create_index":
             m = re.match(r"create\s+(unique\s+|fulltext\s+)?index\s+(\S+)\s+on\s+(\S+)\s*\((.*)\)", cmd.text, re.I | re.S)
             if not m:
-                raise SqlError(1064, "You have an error in your SQL syntax near " + repr(cmd.text[:60]))
+                raise SqlError(ER_PARSE, "You have an error in your SQL syntax near " + repr(cmd.text[:60]))
             dbn, tname = st.split_qualified(m.group(3))
             db = self.database(dbn or self.db)
             phys = self.node.physical_name(db, tname)
@@ -559,7 +578,7 @@ class Session:
         if kind == "drop_index":
             m = re.match(r"drop\s+index\s+(\S+)\s+on\s+(\S+)", cmd.text, re.I | re.S)
             if not m:
-                raise SqlError(1064, "You have an error in your SQL syntax near " + repr(cmd.text[:60]))
+                raise SqlError(ER_PARSE, "You have an error in your SQL syntax near " + repr(cmd.text[:60]))
             dbn, tname = st.split_qualified(m.group(2))
             db = self.database(dbn or self.db)
             phys = self.node.physical_name(db, tname)
@@ -607,12 +626,12 @@ class Session:
         for dbn, table in cmd.tables:
             dbn = dbn or self.db
             if dbn is None:
-                raise SqlError(1046, "No database selected")
+                raise SqlError(ER_NO_DB, "No database selected")
             db = self.node.store.get(dbn)
             self.check_priv("SELECT", dbn, table)
             if db is None or table.lower() not in db.tables:
                 rows.append((f"{dbn}.{table}", None))
-                self.warnings.append(Warning_("Error", 1146, f"Table '{dbn}.{table}' doesn't exist"))
+                self.warnings.append(Warning_("Error", ER_NO_SUCH_TABLE, f"Table '{dbn}.{table}' doesn't exist"))
                 continue
             self._check_readable(db)
             rows.append((f"{dbn}.{table}", db.checksum(self.node.physical_name(db, table))))
@@ -622,10 +641,10 @@ class Session:
     def database(self, name: str | None) -> Database:
         """The database ``name``, or the MySQL error for no database selected (None) or an unknown one."""
         if name is None:
-            raise SqlError(1046, "No database selected")
+            raise SqlError(ER_NO_DB, "No database selected")
         db = self.node.store.get(name)
         if db is None:
-            raise SqlError(1049, f"Unknown database '{name}'")
+            raise SqlError(ER_BAD_DB, f"Unknown database '{name}'")
         return db
 
     def check_priv(self, priv: str, db: str | None, table: str | None) -> None:
@@ -656,29 +675,29 @@ class Session:
                         if [c.lower() for c in idx.columns] == [c.lower() for c in cols]:
                             key = idx.name
                             break
-                return SqlError(1062, f"Duplicate entry for key '{key}' (columns {', '.join(cols)})")
+                return SqlError(ER_DUP_ENTRY, f"Duplicate entry for key '{key}' (columns {', '.join(cols)})")
             if kind == "NOT NULL":
-                return SqlError(1048, f"Column '{what.split('.')[-1]}' cannot be null")
+                return SqlError(ER_BAD_NULL, f"Column '{what.split('.')[-1]}' cannot be null")
             col = what.replace("drlab_enum_", "").replace("drlab_len_", "")
             if "drlab_len_" in what:
-                return SqlError(1406, f"Data too long for column '{col}' at row 1")
-            return SqlError(1265, f"Data truncated for column '{col}' at row 1")
+                return SqlError(ER_DATA_TOO_LONG, f"Data too long for column '{col}' at row 1")
+            return SqlError(WARN_DATA_TRUNCATED, f"Data truncated for column '{col}' at row 1")
         m = re.match(r"no such table: (?:\w+\.)?(.+)", msg)
         if m:
-            return SqlError(1146, f"Table '{(db.info.name + '.') if db else ''}{m.group(1)}' doesn't exist")
+            return SqlError(ER_NO_SUCH_TABLE, f"Table '{(db.info.name + '.') if db else ''}{m.group(1)}' doesn't exist")
         m = re.match(r"no such column: (.+)", msg)
         if m:
-            return SqlError(1054, f"Unknown column '{m.group(1)}' in 'field list'")
+            return SqlError(ER_BAD_FIELD, f"Unknown column '{m.group(1)}' in 'field list'")
         if "values for" in msg and "columns" in msg or "has" in msg and "columns but" in msg:
-            return SqlError(1136, "Column count doesn't match value count at row 1")
+            return SqlError(ER_WRONG_VALUE_COUNT_ON_ROW, "Column count doesn't match value count at row 1")
         if "datatype mismatch" in msg:
-            return SqlError(1366, "Incorrect integer value for an integer column")
+            return SqlError(ER_TRUNCATED_WRONG_VALUE_FOR_FIELD, "Incorrect integer value for an integer column")
         if "Expression tree is too large" in msg or "parser stack overflow" in msg:
             return too_deep()
         if isinstance(e, sqlite3.OperationalError) and (
                 "syntax error" in msg or msg == "incomplete input" or msg.startswith("unrecognized token")):
-            return SqlError(1064, f"You have an error in your SQL syntax: {msg}")
-        return SqlError(1105, f"Unknown error: {msg}")
+            return SqlError(ER_PARSE, f"You have an error in your SQL syntax: {msg}")
+        return SqlError(ER_UNKNOWN_ERROR, f"Unknown error: {msg}")
 
 
 def _catalog_put(tdef: TableDef) -> str:

@@ -16,7 +16,15 @@ import sqlglot
 
 from sqlfront import statements as st
 from sqlfront.ddl import Column, TableDef
-from sqlfront.errors import SqlError, not_supported
+from sqlfront.errors import (
+    ER_BAD_DB,
+    ER_NO_DB,
+    ER_NO_SUCH_TABLE,
+    ER_PARSE,
+    ER_UNKNOWN_TABLE,
+    SqlError,
+    not_supported,
+)
 from storage.database import quote
 
 if TYPE_CHECKING:
@@ -93,7 +101,7 @@ def _filter(cmd: st.Show, columns: list[str], rows: list[Sequence[Any]], like_co
             where = sqlglot.transpile("SELECT * FROM t WHERE " + cmd.where, read="mysql", write="sqlite")[0]
             rows = conn.execute(where).fetchall()
         except Exception as e:
-            raise SqlError(1064, f"You have an error in your SQL syntax near '{cmd.where[:60]}': {e}") from None
+            raise SqlError(ER_PARSE, f"You have an error in your SQL syntax near '{cmd.where[:60]}': {e}") from None
         finally:
             conn.close()
     return rows
@@ -121,7 +129,7 @@ def show(node: Node, session: Session, cmd: st.Show) -> Outcome:
     if what == "tables":
         dbn = cmd.db or session.db
         if dbn is None:
-            raise SqlError(1046, "No database selected")
+            raise SqlError(ER_NO_DB, "No database selected")
         names = _table_names(node, session, dbn)
         col = f"Tables_in_{dbn}" + (f" ({cmd.like})" if cmd.like else "")
         cols = [col, "Table_type"] if cmd.full else [col]
@@ -147,7 +155,7 @@ def show(node: Node, session: Session, cmd: st.Show) -> Outcome:
                         [(cmd.db, f"CREATE DATABASE `{cmd.db}` /*!40100 DEFAULT CHARACTER SET utf8 */")])
         node.accounts.check(session.user, session.host, "USAGE", cmd.db)  # 1044 before 1049, as MySQL
         if node.store.get(cmd.db or "") is None:
-            raise SqlError(1049, f"Unknown database '{cmd.db}'")
+            raise SqlError(ER_BAD_DB, f"Unknown database '{cmd.db}'")
         return _out(["Database", "Create Database"],
                     [(cmd.db, f"CREATE DATABASE `{cmd.db}` /*!40100 DEFAULT CHARACTER SET utf8mb4 */")])
     if what == "index":
@@ -195,13 +203,13 @@ def show(node: Node, session: Session, cmd: st.Show) -> Outcome:
     if what == "table_status":
         dbn = cmd.db or session.db
         if dbn is None:
-            raise SqlError(1046, "No database selected")
+            raise SqlError(ER_NO_DB, "No database selected")
         cols = ["Name", "Engine", "Version", "Row_format", "Rows", "Avg_row_length", "Data_length",
                 "Max_data_length", "Index_length", "Data_free", "Auto_increment", "Create_time", "Update_time",
                 "Check_time", "Collation", "Checksum", "Create_options", "Comment"]
         if dbn.lower() != "information_schema":
             if node.store.get(dbn) is None:
-                raise SqlError(1049, f"Unknown database '{dbn}'")
+                raise SqlError(ER_BAD_DB, f"Unknown database '{dbn}'")
             node.accounts.check(session.user, session.host, "USAGE", dbn)
         rows = [(r[2], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15], r[16], r[17],
                  r[18], r[19], r[20]) for r in _tables_rows(node, session, dbn)]
@@ -253,7 +261,7 @@ def _table_names(node: Node, session: Session, dbn: str) -> list[str]:
         return sorted(INFO_SCHEMA) + sorted(node.features.views())
     db = node.store.get(dbn)
     if db is None:
-        raise SqlError(1049, f"Unknown database '{dbn}'")
+        raise SqlError(ER_BAD_DB, f"Unknown database '{dbn}'")
     node.accounts.check(session.user, session.host, "USAGE", dbn)
     return [t.name for t in _readable_tables(node, session, dbn)]
 
@@ -270,13 +278,13 @@ def _readable_tables(node: Node, session: Session, dbn: str) -> list[TableDef]:
 def _tdef(node: Node, session: Session, dbn: str | None, table: str | None) -> TableDef:
     dbn = dbn or session.db
     if dbn is None:
-        raise SqlError(1046, "No database selected")
+        raise SqlError(ER_NO_DB, "No database selected")
     db = node.store.get(dbn)
     if db is None:
-        raise SqlError(1049, f"Unknown database '{dbn}'")
+        raise SqlError(ER_BAD_DB, f"Unknown database '{dbn}'")
     session.check_priv("SELECT", dbn, table)
     if table is None or table.lower() not in db.tables:
-        raise SqlError(1146, f"Table '{dbn}.{table}' doesn't exist")
+        raise SqlError(ER_NO_SUCH_TABLE, f"Table '{dbn}.{table}' doesn't exist")
     return node.table_def(db, table)
 
 
@@ -366,7 +374,7 @@ def info_schema_def(node: Node, table: str) -> TableDef:
     name = table.upper()
     columns = info_schema_columns(node, name)
     if columns is None:
-        raise SqlError(1109, f"Unknown table '{table}' in information_schema")
+        raise SqlError(ER_UNKNOWN_TABLE, f"Unknown table '{table}' in information_schema")
     return TableDef(name=name, columns=[Column(c, "varchar(512)") for c in columns], indexes=[])
 
 

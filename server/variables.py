@@ -6,7 +6,15 @@ import socket
 import time
 from typing import Any
 
-from sqlfront.errors import SqlError
+from sqlfront.errors import (
+    ER_GLOBAL_VARIABLE,
+    ER_INCORRECT_GLOBAL_LOCAL_VAR,
+    ER_UNKNOWN_SYSTEM_VARIABLE,
+    ER_VARIABLE_IS_READONLY,
+    ER_WRONG_TYPE_FOR_VAR,
+    ER_WRONG_VALUE_FOR_VAR,
+    SqlError,
+)
 from storage import retention
 
 VERSION = "5.7.32"  # what SingleStore claims to be (facts.md section 8)
@@ -110,28 +118,28 @@ RANGES = {"connect_timeout": (2, 31536000), "max_connections": (1, 100000), "max
 def normalize(name: str, value: Any, scope: str = "session") -> Any:
     """Check a value assigned to a system variable the way MySQL does (1231 for a bad one)."""
     if name not in DEFAULTS:
-        raise SqlError(1193, f"Unknown system variable '{name}'")
+        raise SqlError(ER_UNKNOWN_SYSTEM_VARIABLE, f"Unknown system variable '{name}'")
     default, read_only = DEFAULTS[name]
     if read_only:
-        raise SqlError(1238, f"Variable '{name}' is a read only variable")
+        raise SqlError(ER_INCORRECT_GLOBAL_LOCAL_VAR, f"Variable '{name}' is a read only variable")
     if scope != "global" and name in GLOBAL_ONLY:
-        raise SqlError(1229, f"Variable '{name}' is a GLOBAL variable and should be set with SET GLOBAL")
+        raise SqlError(ER_GLOBAL_VARIABLE, f"Variable '{name}' is a GLOBAL variable and should be set with SET GLOBAL")
     if scope != "global" and name in SESSION_READ_ONLY:
-        raise SqlError(1621, f"SESSION variable '{name}' is read-only. Use SET GLOBAL to assign the value")
+        raise SqlError(ER_VARIABLE_IS_READONLY, f"SESSION variable '{name}' is read-only. Use SET GLOBAL to assign the value")
     if name in _BOOLEAN:
         key = str(value).lower()
         if key not in _ON:
-            raise SqlError(1231, f"Variable '{name}' can't be set to the value of '{value}'")
+            raise SqlError(ER_WRONG_VALUE_FOR_VAR, f"Variable '{name}' can't be set to the value of '{value}'")
         return _ON[key]
     if isinstance(default, int) and not isinstance(value, int):
         try:
             value = int(value)
         except (TypeError, ValueError):
-            raise SqlError(1232, f"Incorrect argument type to variable '{name}'") from None
+            raise SqlError(ER_WRONG_TYPE_FOR_VAR, f"Incorrect argument type to variable '{name}'") from None
     if name in RANGES:
         low, high = RANGES[name]
         if not low <= value <= high:
-            raise SqlError(1231, f"Variable '{name}' can't be set to the value of '{value}' "
+            raise SqlError(ER_WRONG_VALUE_FOR_VAR, f"Variable '{name}' can't be set to the value of '{value}' "
                                  f"(it takes {low} to {high})")
     return value
 

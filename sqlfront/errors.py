@@ -1,10 +1,27 @@
-"""The error catalogue: every error drlab sends carries a MySQL code, a SQLSTATE and a message.
+"""The error catalogue: every MySQL error code drlab sends, named once, with its SQLSTATE.
 
 Codes and SQLSTATEs follow MySQL's server error reference. Where a vendor (SingleStore) documents
-no code for a situation, the closest MySQL error is used; docs/errors.md lists those choices.
+no code for a situation, the closest MySQL error is used; docs/errors.md lists every code here and
+when drlab sends it (a unit test keeps the two, and the code that raises them, in step).
+
+Only the wire edge and the language layer build ``SqlError``s; the domains (accounts, pipelines,
+locks, replication) raise their own errors and ``server.errors`` maps them to these codes.
 """
 
 from __future__ import annotations
+
+from functools import cache
+
+
+class ErrorCode(int):
+    """A MySQL error code that knows its SQLSTATE."""
+
+    sqlstate: str
+
+    def __new__(cls, code: int, sqlstate: str) -> ErrorCode:
+        self = super().__new__(cls, code)
+        self.sqlstate = sqlstate
+        return self
 
 
 class SqlError(Exception):
@@ -14,111 +31,107 @@ class SqlError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-        self.sqlstate = sqlstate or SQLSTATES.get(code, "HY000")
+        self.sqlstate = sqlstate or sqlstate_of(code)
 
     def __repr__(self) -> str:
         return f"SqlError({self.code}, {self.sqlstate}, {self.message!r})"
 
 
-# code -> SQLSTATE (MySQL 8.0 server error reference); anything missing is HY000.
-SQLSTATES: dict[int, str] = {
-    1007: "HY000",  # ER_DB_CREATE_EXISTS
-    1008: "HY000",  # ER_DB_DROP_EXISTS
-    1040: "08004",  # ER_CON_COUNT_ERROR
-    1044: "42000",  # ER_DBACCESS_DENIED_ERROR
-    1045: "28000",  # ER_ACCESS_DENIED_ERROR
-    1046: "3D000",  # ER_NO_DB_ERROR
-    1047: "08S01",  # ER_UNKNOWN_COM_ERROR
-    1048: "23000",  # ER_BAD_NULL_ERROR
-    1049: "42000",  # ER_BAD_DB_ERROR
-    1050: "42S01",  # ER_TABLE_EXISTS_ERROR
-    1051: "42S02",  # ER_BAD_TABLE_ERROR
-    1054: "42S22",  # ER_BAD_FIELD_ERROR
-    1060: "42S21",  # ER_DUP_FIELDNAME
-    1061: "42000",  # ER_DUP_KEYNAME
-    1062: "23000",  # ER_DUP_ENTRY
-    1064: "42000",  # ER_PARSE_ERROR
-    1065: "42000",  # ER_EMPTY_QUERY
-    1091: "42000",  # ER_CANT_DROP_FIELD_OR_KEY
-    1136: "21S01",  # ER_WRONG_VALUE_COUNT_ON_ROW
-    1141: "42000",  # ER_NONEXISTING_GRANT
-    1142: "42000",  # ER_TABLEACCESS_DENIED_ERROR
-    1146: "42S02",  # ER_NO_SUCH_TABLE
-    1149: "42000",  # ER_SYNTAX_ERROR
-    1153: "08S01",  # ER_NET_PACKET_TOO_LARGE
-    1193: "HY000",  # ER_UNKNOWN_SYSTEM_VARIABLE
-    1210: "HY000",  # ER_WRONG_ARGUMENTS
-    1227: "42000",  # ER_SPECIFIC_ACCESS_DENIED_ERROR
-    1231: "42000",  # ER_WRONG_VALUE_FOR_VAR
-    1235: "42000",  # ER_NOT_SUPPORTED_YET
-    1242: "21000",  # ER_SUBQUERY_NO_1_ROW
-    1243: "HY000",  # ER_UNKNOWN_STMT_HANDLER
-    1264: "22003",  # ER_WARN_DATA_OUT_OF_RANGE
-    1290: "HY000",  # ER_OPTION_PREVENTS_STATEMENT
-    1364: "HY000",  # ER_NO_DEFAULT_FOR_FIELD
-    1396: "HY000",  # ER_CANNOT_USER
-    1406: "22001",  # ER_DATA_TOO_LONG
-    1452: "23000",  # ER_NO_REFERENCED_ROW_2
-    1043: "08S01",  # ER_HANDSHAKE_ERROR
-    1067: "42000",  # ER_INVALID_DEFAULT
-    1068: "42000",  # ER_MULTIPLE_PRI_KEY
-    1072: "42000",  # ER_KEY_COLUMN_DOES_NOT_EXITS
-    1075: "42000",  # ER_WRONG_AUTO_KEY
-    1090: "42000",  # ER_CANT_REMOVE_ALL_FIELDS
-    1101: "42000",  # ER_BLOB_CANT_HAVE_DEFAULT
-    1102: "42000",  # ER_WRONG_DB_NAME
-    1109: "42S02",  # ER_UNKNOWN_TABLE
-    1133: "42000",  # ER_PASSWORD_NO_MATCH
-    1170: "42000",  # ER_BLOB_KEY_WITHOUT_LENGTH
-    1176: "42000",  # ER_KEY_DOES_NOT_EXITS
-    1232: "42000",  # ER_WRONG_TYPE_FOR_VAR
-    1280: "42000",  # ER_WRONG_NAME_FOR_INDEX
-    1300: "HY000",  # ER_INVALID_CHARACTER_STRING
-    1317: "70100",  # ER_QUERY_INTERRUPTED
-    1927: "70100",  # ER_CONNECTION_KILLED
-    3152: "42000",  # ER_JSON_USED_AS_KEY
-}
-
-ER_DB_CREATE_EXISTS = 1007
-ER_DB_DROP_EXISTS = 1008
-ER_CON_COUNT = 1040
-ER_HANDSHAKE = 1043
-ER_DBACCESS_DENIED = 1044
-ER_ACCESS_DENIED = 1045
-ER_NO_DB = 1046
-ER_UNKNOWN_COM = 1047
-ER_BAD_NULL = 1048
-ER_BAD_DB = 1049
-ER_TABLE_EXISTS = 1050
-ER_BAD_TABLE = 1051
-ER_BAD_FIELD = 1054
-ER_DUP_FIELDNAME = 1060
-ER_DUP_KEYNAME = 1061
-ER_DUP_ENTRY = 1062
-ER_PARSE = 1064
-ER_EMPTY_QUERY = 1065
-ER_CANT_DROP_FIELD_OR_KEY = 1091
-ER_UNKNOWN_ERROR = 1105
-ER_WRONG_VALUE_COUNT_ON_ROW = 1136
-ER_NONEXISTING_GRANT = 1141
-ER_TABLEACCESS_DENIED = 1142
-ER_NO_SUCH_TABLE = 1146
-ER_NET_PACKET_TOO_LARGE = 1153
-ER_UNKNOWN_SYSTEM_VARIABLE = 1193
-ER_WRONG_ARGUMENTS = 1210
-ER_SPECIFIC_ACCESS_DENIED = 1227
-ER_WRONG_VALUE_FOR_VAR = 1231
-ER_NOT_SUPPORTED_YET = 1235
-ER_SUBQUERY_NO_1_ROW = 1242
-ER_UNKNOWN_STMT_HANDLER = 1243
-ER_OPTION_PREVENTS_STATEMENT = 1290
-ER_NO_DEFAULT_FOR_FIELD = 1364
-ER_CANNOT_USER = 1396
-ER_DATA_TOO_LONG = 1406
+# Statements and sessions
+ER_DB_CREATE_EXISTS = ErrorCode(1007, "HY000")
+ER_DB_DROP_EXISTS = ErrorCode(1008, "HY000")
+ER_CANT_FIND_FILE = ErrorCode(1017, "HY000")
+ER_CON_COUNT = ErrorCode(1040, "08004")
+ER_HANDSHAKE = ErrorCode(1043, "08S01")
+ER_DBACCESS_DENIED = ErrorCode(1044, "42000")
+ER_ACCESS_DENIED = ErrorCode(1045, "28000")
+ER_NO_DB = ErrorCode(1046, "3D000")
+ER_UNKNOWN_COM = ErrorCode(1047, "08S01")
+ER_BAD_NULL = ErrorCode(1048, "23000")
+ER_BAD_DB = ErrorCode(1049, "42000")
+ER_TABLE_EXISTS = ErrorCode(1050, "42S01")
+ER_BAD_TABLE = ErrorCode(1051, "42S02")
+ER_BAD_FIELD = ErrorCode(1054, "42S22")
+ER_DUP_FIELDNAME = ErrorCode(1060, "42S21")
+ER_DUP_KEYNAME = ErrorCode(1061, "42000")
+ER_DUP_ENTRY = ErrorCode(1062, "23000")
+ER_PARSE = ErrorCode(1064, "42000")
+ER_EMPTY_QUERY = ErrorCode(1065, "42000")
+ER_INVALID_DEFAULT = ErrorCode(1067, "42000")
+ER_MULTIPLE_PRI_KEY = ErrorCode(1068, "42000")
+ER_KEY_COLUMN_DOES_NOT_EXIST = ErrorCode(1072, "42000")
+ER_WRONG_AUTO_KEY = ErrorCode(1075, "42000")
+ER_WRONG_FIELD_TERMINATORS = ErrorCode(1083, "HY000")
+ER_CANT_REMOVE_ALL_FIELDS = ErrorCode(1090, "42000")
+ER_CANT_DROP_FIELD_OR_KEY = ErrorCode(1091, "42000")
+ER_NO_SUCH_THREAD = ErrorCode(1094, "HY000")
+ER_BLOB_CANT_HAVE_DEFAULT = ErrorCode(1101, "42000")
+ER_WRONG_DB_NAME = ErrorCode(1102, "42000")
+ER_UNKNOWN_ERROR = ErrorCode(1105, "HY000")
+ER_UNKNOWN_TABLE = ErrorCode(1109, "42S02")
+ER_PASSWORD_NO_MATCH = ErrorCode(1133, "42000")
+ER_WRONG_VALUE_COUNT_ON_ROW = ErrorCode(1136, "21S01")
+ER_NONEXISTING_GRANT = ErrorCode(1141, "42000")
+ER_TABLEACCESS_DENIED = ErrorCode(1142, "42000")
+ER_ILLEGAL_GRANT_FOR_TABLE = ErrorCode(1144, "HY000")
+ER_NO_SUCH_TABLE = ErrorCode(1146, "42S02")
+ER_NONEXISTING_TABLE_GRANT = ErrorCode(1147, "HY000")
+ER_NET_PACKET_TOO_LARGE = ErrorCode(1153, "08S01")
+ER_BLOB_KEY_WITHOUT_LENGTH = ErrorCode(1170, "42000")
+ER_KEY_DOES_NOT_EXIST = ErrorCode(1176, "42000")
+ER_UNKNOWN_SYSTEM_VARIABLE = ErrorCode(1193, "HY000")
+ER_LOCK_WAIT_TIMEOUT = ErrorCode(1205, "HY000")
+ER_WRONG_ARGUMENTS = ErrorCode(1210, "HY000")
+ER_WRONG_USAGE = ErrorCode(1221, "HY000")
+ER_SPECIFIC_ACCESS_DENIED = ErrorCode(1227, "42000")
+ER_GLOBAL_VARIABLE = ErrorCode(1229, "HY000")
+ER_WRONG_VALUE_FOR_VAR = ErrorCode(1231, "42000")
+ER_WRONG_TYPE_FOR_VAR = ErrorCode(1232, "42000")
+ER_NOT_SUPPORTED_YET = ErrorCode(1235, "42000")
+ER_MASTER_FATAL_ERROR_READING_BINLOG = ErrorCode(1236, "HY000")
+ER_INCORRECT_GLOBAL_LOCAL_VAR = ErrorCode(1238, "HY000")
+ER_UNKNOWN_STMT_HANDLER = ErrorCode(1243, "HY000")
+ER_WARN_TOO_FEW_RECORDS = ErrorCode(1261, "HY000")
+ER_WARN_TOO_MANY_RECORDS = ErrorCode(1262, "HY000")
+ER_WARN_DATA_OUT_OF_RANGE = ErrorCode(1264, "22003")
+WARN_DATA_TRUNCATED = ErrorCode(1265, "HY000")
+ER_WRONG_NAME_FOR_INDEX = ErrorCode(1280, "42000")
+ER_OPTION_PREVENTS_STATEMENT = ErrorCode(1290, "HY000")
+ER_INVALID_ON_UPDATE = ErrorCode(1294, "HY000")
+ER_INVALID_CHARACTER_STRING = ErrorCode(1300, "HY000")
+ER_SP_ALREADY_EXISTS = ErrorCode(1304, "42000")
+ER_SP_DOES_NOT_EXIST = ErrorCode(1305, "42000")
+ER_QUERY_INTERRUPTED = ErrorCode(1317, "70100")
+ER_NO_DEFAULT_FOR_FIELD = ErrorCode(1364, "HY000")
+ER_TRUNCATED_WRONG_VALUE_FOR_FIELD = ErrorCode(1366, "HY000")
+ER_CANNOT_USER = ErrorCode(1396, "HY000")
+ER_DATA_TOO_LONG = ErrorCode(1406, "22001")
+ER_CANT_CREATE_USER_WITH_GRANT = ErrorCode(1410, "HY000")
+ER_CONNECT_TO_FOREIGN_DATA_SOURCE = ErrorCode(1429, "HY000")
+ER_STACK_OVERRUN = ErrorCode(1436, "HY000")
+ER_NO_REFERENCED_ROW_2 = ErrorCode(1452, "23000")
+ER_DROP_INDEX_FK = ErrorCode(1553, "HY000")
+ER_VARIABLE_IS_READONLY = ErrorCode(1621, "HY000")
+ER_PASSWORD_FORMAT = ErrorCode(1827, "HY000")
+ER_FK_COLUMN_CANNOT_DROP = ErrorCode(1828, "HY000")
+ER_MALFORMED_PACKET = ErrorCode(1835, "HY000")
+ER_CONNECTION_KILLED = ErrorCode(1927, "70100")
+ER_JSON_USED_AS_KEY = ErrorCode(3152, "42000")
 
 
-ER_INVALID_CHARACTER_STRING = 1300
-ER_STACK_OVERRUN = 1436
+@cache
+def catalogue() -> dict[int, str]:
+    """Every code above by number, with its constant's name."""
+    return {v: k for k, v in globals().items() if isinstance(v, ErrorCode)}
+
+
+def sqlstate_of(code: int) -> str:
+    """The SQLSTATE for ``code``: the catalogue's, HY000 for a code it does not name (one relayed
+    from another server, say)."""
+    if isinstance(code, ErrorCode):
+        return code.sqlstate
+    name = catalogue().get(code)
+    return globals()[name].sqlstate if name else "HY000"
 
 
 def not_supported(what: str) -> SqlError:

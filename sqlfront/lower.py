@@ -23,6 +23,7 @@ from sqlglot.generators.sqlite import SQLiteGenerator
 from sqlfront.errors import (
     ER_BAD_FIELD,
     ER_UNKNOWN_SYSTEM_VARIABLE,
+    ER_UNKNOWN_TABLE,
     SqlError,
     not_supported,
     parse_error,
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from sqlfront.ddl import TableDef
 
 
-ER_UNKNOWN_TABLE = 1109  # MySQL's code; not in sqlfront.errors yet
 
 
 class Resolver(Protocol):

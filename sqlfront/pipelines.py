@@ -15,7 +15,15 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from sqlfront.errors import SqlError, parse_error
+from sqlfront.errors import (
+    ER_BAD_FIELD,
+    ER_NOT_SUPPORTED_YET,
+    ER_WARN_TOO_FEW_RECORDS,
+    ER_WARN_TOO_MANY_RECORDS,
+    ER_WRONG_FIELD_TERMINATORS,
+    SqlError,
+    parse_error,
+)
 
 DEFAULT_BATCH_INTERVAL = 2500  # ms, SingleStore's default
 _SKIP_KINDS = ("all", "constraint", "duplicate key", "parser")
@@ -275,7 +283,7 @@ def _create(text: str) -> CreatePipeline:
     if not p.accept("fs"):
         t = p.peek()
         if t is not None and t.kind == "word" and t.value in ("kafka", "s3", "azure", "hdfs", "gcs", "link", "mongodb", "mysql"):
-            raise SqlError(1235, f"LOAD DATA {t.text.upper()} pipelines are not supported by drlab; use LOAD DATA FS 'path'",
+            raise SqlError(ER_NOT_SUPPORTED_YET, f"LOAD DATA {t.text.upper()} pipelines are not supported by drlab; use LOAD DATA FS 'path'",
                            "42000")
         p.fail()
     cfg = PipelineConfig(name=name, path=p.string(), table="")
@@ -373,9 +381,9 @@ def _csv_options(p: _Parser, cfg: PipelineConfig) -> None:
         else:
             break
     if not cfg.fields_terminated_by or not cfg.lines_terminated_by:
-        raise SqlError(1083, "Field separator argument is not what is expected; check the manual", "42000")
+        raise SqlError(ER_WRONG_FIELD_TERMINATORS, "Field separator argument is not what is expected; check the manual", "42000")
     if len(cfg.fields_enclosed_by) > 1 or len(cfg.fields_escaped_by) > 1:
-        raise SqlError(1083, "ENCLOSED BY and ESCAPED BY take one character", "42000")
+        raise SqlError(ER_WRONG_FIELD_TERMINATORS, "ENCLOSED BY and ESCAPED BY take one character", "42000")
 
 
 def _set_list(p: _Parser) -> list[tuple[str, str]]:
@@ -605,14 +613,14 @@ def row_insert(cfg: PipelineConfig, table_columns: list[str]) -> RowInsert:
         if c.startswith("@"):
             variables[c[1:].lower()] = idx
         elif c.lower() not in known:
-            raise SqlError(1054, f"Unknown column '{c}' in 'field list' of pipeline '{cfg.name}'", "42S22")
+            raise SqlError(ER_BAD_FIELD, f"Unknown column '{c}' in 'field list' of pipeline '{cfg.name}'", "42S22")
         else:
             direct.append((known[c.lower()], idx))
     names = [c for c, _ in direct]
     values = [f"'{_MARK.format(idx)}'" for _, idx in direct]
     for col, expr in cfg.set_exprs:
         if col.lower() not in known:
-            raise SqlError(1054, f"Unknown column '{col}' in SET of pipeline '{cfg.name}'", "42S22")
+            raise SqlError(ER_BAD_FIELD, f"Unknown column '{col}' in SET of pipeline '{cfg.name}'", "42S22")
         names.append(known[col.lower()])
         values.append(_bind_vars(expr, variables))
     verb = {"replace": "REPLACE", "ignore": "INSERT IGNORE"}.get(cfg.dup_policy, "INSERT")
@@ -636,7 +644,7 @@ def _bind_vars(expr: str, variables: dict[str, int], update: bool = False) -> st
         if isinstance(node, exp.Parameter):
             name = node.name.lower()
             if name not in variables:
-                raise SqlError(1054, f"Unknown variable '@{node.name}' in pipeline expression: name it in the column list",
+                raise SqlError(ER_BAD_FIELD, f"Unknown variable '@{node.name}' in pipeline expression: name it in the column list",
                                "42S22")
             return exp.Literal.string(_MARK.format(variables[name]))
         return node
@@ -650,9 +658,9 @@ def bind_row(ins: RowInsert, fields: list[Any]) -> list[Any]:
     """Parameters of the row INSERT for one line; raises CsvError when the line has too few or too
     many fields."""
     if len(fields) < ins.nfields:
-        raise CsvError(1261, f"Row doesn't contain data for all columns (expected {ins.nfields} fields, got {len(fields)})")
+        raise CsvError(ER_WARN_TOO_FEW_RECORDS, f"Row doesn't contain data for all columns (expected {ins.nfields} fields, got {len(fields)})")
     if len(fields) > ins.nfields:
-        raise CsvError(1262, f"Row was truncated; it contained more data than there were input columns "
+        raise CsvError(ER_WARN_TOO_MANY_RECORDS, f"Row was truncated; it contained more data than there were input columns "
                              f"({len(fields)} fields, expected {ins.nfields})")
     return [None if fields[i] is NULL else fields[i] for i in ins.sources]
 

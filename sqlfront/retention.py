@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from sqlfront.errors import SqlError
+from sqlfront.errors import ER_PARSE, SqlError
 
 _HEAD = re.compile(r"\s*snapshot\b", re.I)
 _FULL = re.compile(r"\s*snapshot(?:\s+database)?\s+(`(?:[^`]|``)+`|[\w$]+)\s*;?\s*", re.I | re.S)
@@ -25,7 +25,7 @@ def parse_snapshot(text: str) -> SnapshotDatabase | None:
         return None
     m = _FULL.fullmatch(text)
     if m is None or m.group(1).upper() == "DATABASE":
-        raise SqlError(1064, "You have an error in your SQL syntax: expected SNAPSHOT [DATABASE] <database_name>")
+        raise SqlError(ER_PARSE, "You have an error in your SQL syntax: expected SNAPSHOT [DATABASE] <database_name>")
     name = m.group(1)
     if name.startswith("`"):
         name = name[1:-1].replace("``", "`")

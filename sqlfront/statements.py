@@ -15,7 +15,14 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from sqlfront.ddl import parse_create_table
-from sqlfront.errors import ER_INVALID_CHARACTER_STRING, SqlError, not_supported, parse_error, too_deep
+from sqlfront.errors import (
+    ER_EMPTY_QUERY,
+    ER_INVALID_CHARACTER_STRING,
+    SqlError,
+    not_supported,
+    parse_error,
+    too_deep,
+)
 from sqlfront.functions import VERSION
 
 
@@ -421,7 +428,7 @@ def parse_statement(text: str) -> Command:
     """Classify one statement (no trailing semicolon) into a command; raises SqlError."""
     body = _strip_comments(text)
     if not body:
-        raise SqlError(1065, "Query was empty")
+        raise SqlError(ER_EMPTY_QUERY, "Query was empty")
     if "/*!" in body:
         body = _expand_executable_comments(body)
     for pattern, fn in _SIMPLE:

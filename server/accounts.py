@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlfront.accounts import (
+    PRIVILEGES,
     AlterUser,
     CreateUser,
     DropUser,
@@ -56,40 +57,7 @@ NATIVE = "mysql_native_password"
 CACHING_SHA2 = "caching_sha2_password"
 PLUGINS = (NATIVE, CACHING_SHA2)
 
-# MySQL's display order (SHOW GRANTS); REPLICATION (SingleStore's, for REPLICATE DATABASE) after
-# the MySQL replication privileges.
-PRIVILEGE_ORDER: tuple[str, ...] = (
-    "SELECT",
-    "INSERT",
-    "UPDATE",
-    "DELETE",
-    "CREATE",
-    "DROP",
-    "RELOAD",
-    "SHUTDOWN",
-    "PROCESS",
-    "FILE",
-    "REFERENCES",
-    "INDEX",
-    "ALTER",
-    "SHOW DATABASES",
-    "SUPER",
-    "CREATE TEMPORARY TABLES",
-    "LOCK TABLES",
-    "EXECUTE",
-    "REPLICATION SLAVE",
-    "REPLICATION CLIENT",
-    "REPLICATION",
-    "CREATE VIEW",
-    "SHOW VIEW",
-    "CREATE ROUTINE",
-    "ALTER ROUTINE",
-    "CREATE USER",
-    "EVENT",
-    "TRIGGER",
-    "CREATE TABLESPACE",
-)
-_ORDER_INDEX = {p: i for i, p in enumerate(PRIVILEGE_ORDER)}
+_ORDER_INDEX = {p: i for i, p in enumerate(PRIVILEGES)}
 
 TABLE_PRIVILEGES = frozenset(
     {
@@ -116,7 +84,7 @@ DB_PRIVILEGES = TABLE_PRIVILEGES | {
     "EVENT",
     "REPLICATION",  # SingleStore's: REPLICATE DATABASE may copy this database (checked per database)
 }
-GLOBAL_PRIVILEGES = frozenset(PRIVILEGE_ORDER)
+GLOBAL_PRIVILEGES = frozenset(PRIVILEGES)
 ROOT = ("root", "%")
 
 _LOCAL_ADDRESSES = ("localhost", "127.0.0.1", "::1")

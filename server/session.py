@@ -25,6 +25,7 @@ from sqlfront.ddl import (
     add_index,
     apply_alter,
     drop_index,
+    index_from_create,
     rebuild_sql,
     table_from_create,
     table_like,
@@ -502,8 +503,8 @@ class Session:
                     raise not_supported("CREATE TABLE ... SELECT")
                 tdef = table_from_create(cmd.ast)
             tdef.name = name
-            stmts = tdef.sqlite_create(name) + tdef.sqlite_triggers(name) + [_catalog_put(tdef)]
-            return await self.write(db, lambda: self._logged(db, stmts))
+            stmts = tdef.sqlite_create(name) + tdef.sqlite_triggers(name)
+            return await self.write(db, lambda: self._logged(db, stmts, put=tdef))
         if kind == "drop_table":
             by_db: dict[str, list[str]] = {}
             missing = []
@@ -523,10 +524,8 @@ class Session:
                 self.warnings.append(Warning_("Note", ER_BAD_TABLE, f"Unknown table '{m}'"))
             for dbn, names in by_db.items():
                 db = self.database(dbn)
-                stmts = []
-                for n in names:
-                    stmts += [f"DROP TABLE {quote(n)}", f"DELETE FROM _drlab_tables WHERE name = {_lit(n)}"]
-                await self.write(db, lambda db=db, stmts=stmts: self._logged(db, stmts))
+                stmts = [f"DROP TABLE {quote(n)}" for n in names]
+                await self.write(db, lambda db=db, stmts=stmts, names=names: self._logged(db, stmts, forget=names))
             return Outcome()
         if kind == "truncate":
             m = re.fullmatch(r"truncate\s+(?:table\s+)?(\S+)", cmd.text, re.I | re.S)
@@ -544,7 +543,7 @@ class Session:
             self.check_priv("ALTER", db.info.name, phys)
             old = self.node.table_def(db, phys)
             new, renames = apply_alter(old, cmd.ast)
-            return await self.write(db, lambda: self._logged(db, self._rebuild(db, old, new, renames)))
+            return await self.write(db, lambda: self._logged_rebuild(db, old, new, renames))
         if kind == "rename_table":
             pairs = re.findall(r"(\S+)\s+to\s+([^\s,]+)", cmd.text[cmd.text.lower().index("table") + 6 :], re.I)
             for a, b in pairs:
@@ -559,22 +558,15 @@ class Session:
                 old = self.node.table_def(db, phys)
                 new = TableDef.from_json(old.to_json())
                 new.name = bname
-                await self.write(db, lambda db=db, old=old, new=new: self._logged(db, self._rebuild(db, old, new, None)))
+                await self.write(db, lambda db=db, old=old, new=new: self._logged_rebuild(db, old, new, None))
             return Outcome()
         if kind == "create_index":
-            m = re.match(r"create\s+(unique\s+|fulltext\s+)?index\s+(\S+)\s+on\s+(\S+)\s*\((.*)\)", cmd.text, re.I | re.S)
-            if not m:
-                raise SqlError(ER_PARSE, "You have an error in your SQL syntax near " + repr(cmd.text[:60]))
-            dbn, tname = st.split_qualified(m.group(3))
-            db = self.database(dbn or self.db)
+            db, tname = self._table_ref(cmd.ast.this.args["table"])
             phys = self.node.physical_name(db, tname)
             self.check_priv("INDEX", db.info.name, phys)
             old = self.node.table_def(db, phys)
-            cols = [re.sub(r"\(\d+\)|\s+(asc|desc)$", "", c.strip(), flags=re.I).strip("`") for c in _split_cols(m.group(4))]
-            from sqlfront.ddl import Index
-
-            new = add_index(old, Index(name=m.group(2).strip("`"), columns=cols, unique=bool(m.group(1)) and m.group(1).lower().startswith("unique")))
-            return await self.write(db, lambda: self._logged(db, self._rebuild(db, old, new, None, indexes_only=True)))
+            new = add_index(old, index_from_create(cmd.ast))
+            return await self.write(db, lambda: self._logged_rebuild(db, old, new, None, indexes_only=True))
         if kind == "drop_index":
             m = re.match(r"drop\s+index\s+(\S+)\s+on\s+(\S+)", cmd.text, re.I | re.S)
             if not m:
@@ -584,7 +576,7 @@ class Session:
             phys = self.node.physical_name(db, tname)
             old = self.node.table_def(db, phys)
             new = drop_index(old, m.group(1).strip("`"))
-            return await self.write(db, lambda: self._logged(db, self._rebuild(db, old, new, None, indexes_only=True)))
+            return await self.write(db, lambda: self._logged_rebuild(db, old, new, None, indexes_only=True))
         raise not_supported(kind)
 
     def _rebuild(self, db: Database, old: TableDef, new: TableDef, renames: dict[str, str] | None, indexes_only: bool = False) -> list[str]:
@@ -605,18 +597,29 @@ class Session:
                     if not idx.primary:
                         stmts.append(f"DROP INDEX IF EXISTS {quote(phys + '__' + idx.name)}")
                 stmts += new.sqlite_create(new.name)[1:]
-                stmts.append(f"DELETE FROM _drlab_tables WHERE name = {_lit(phys)}")
             for trig in db.writer.execute(
                 "SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name = ?", (phys,)
             ).fetchall():
                 stmts.append(f"DROP TRIGGER IF EXISTS {quote(trig[0])}")
             stmts += new.sqlite_triggers(new.name)
-        stmts.append(_catalog_put(new))
         return stmts
 
-    def _logged(self, db: Database, stmts: list[str]) -> Outcome:
+    def _logged_rebuild(self, db: Database, old: TableDef, new: TableDef, renames: dict[str, str] | None,
+                        indexes_only: bool = False) -> Outcome:
+        """Rebuild ``old`` as ``new`` and record ``new`` (under its new name, when renamed) in the catalog."""
+        forget = [old.name] if new.name != old.name else []
+        return self._logged(db, self._rebuild(db, old, new, renames, indexes_only), put=new, forget=forget)
+
+    def _logged(self, db: Database, stmts: list[str], put: TableDef | None = None,
+                forget: Sequence[str] = ()) -> Outcome:
+        """Run DDL as logged SQL, then update storage's table catalog: ``forget`` those names,
+        ``put`` that definition."""
         try:
             db.execute_logged_sql(stmts)
+            for name in forget:
+                db.forget_table(name)
+            if put is not None:
+                db.put_table(put.name, put.to_json())
         except sqlite3.Error as e:
             raise self._sqlite_error(e, db) from None
         return Outcome()
@@ -700,28 +703,8 @@ class Session:
         return SqlError(ER_UNKNOWN_ERROR, f"Unknown error: {msg}")
 
 
-def _catalog_put(tdef: TableDef) -> str:
-    return f"INSERT OR REPLACE INTO _drlab_tables(name, def) VALUES ({_lit(tdef.name)}, {_lit(tdef.to_json())})"
-
-
 def _lit(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
-
-
-def _split_cols(s: str) -> list[str]:
-    out, depth, cur = [], 0, ""
-    for ch in s:
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        if ch == "," and depth == 0:
-            out.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    out.append(cur)
-    return [c for c in out if c.strip()]
 
 
 __all__ = ["Session", "Outcome", "Plan", "Warning_"]

@@ -15,9 +15,9 @@ from sqlfront.errors import (
     ER_WRONG_VALUE_FOR_VAR,
     SqlError,
 )
+from sqlfront.functions import VERSION
 from storage import retention
 
-VERSION = "5.7.32"  # what SingleStore claims to be (facts.md section 8)
 MEMSQL_VERSION = "8.9.3"
 
 # name -> (default, read_only)

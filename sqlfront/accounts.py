@@ -82,40 +82,42 @@ class SetPassword:
 
 AccountCommand = CreateUser | AlterUser | DropUser | Grant | Revoke | ShowGrants | SetPassword
 
-# Privilege names the parser accepts (multi-word names first so the longest match wins).
-PRIVILEGE_NAMES: tuple[str, ...] = (
-    "CREATE TEMPORARY TABLES",
-    "REPLICATION SLAVE",
-    "REPLICATION CLIENT",
-    "CREATE TABLESPACE",
-    "CREATE ROUTINE",
-    "ALTER ROUTINE",
-    "SHOW DATABASES",
-    "CREATE USER",
-    "CREATE VIEW",
-    "LOCK TABLES",
-    "GRANT OPTION",
-    "SHOW VIEW",
-    "REPLICATION",
+# MySQL's display order (SHOW GRANTS); REPLICATION (SingleStore's, for REPLICATE DATABASE) after
+# the MySQL replication privileges.
+PRIVILEGES: tuple[str, ...] = (
     "SELECT",
     "INSERT",
     "UPDATE",
     "DELETE",
     "CREATE",
     "DROP",
-    "ALTER",
-    "INDEX",
-    "REFERENCES",
-    "EXECUTE",
-    "EVENT",
-    "TRIGGER",
-    "SUPER",
     "RELOAD",
+    "SHUTDOWN",
     "PROCESS",
     "FILE",
-    "SHUTDOWN",
-    "USAGE",
+    "REFERENCES",
+    "INDEX",
+    "ALTER",
+    "SHOW DATABASES",
+    "SUPER",
+    "CREATE TEMPORARY TABLES",
+    "LOCK TABLES",
+    "EXECUTE",
+    "REPLICATION SLAVE",
+    "REPLICATION CLIENT",
+    "REPLICATION",
+    "CREATE VIEW",
+    "SHOW VIEW",
+    "CREATE ROUTINE",
+    "ALTER ROUTINE",
+    "CREATE USER",
+    "EVENT",
+    "TRIGGER",
+    "CREATE TABLESPACE",
 )
+# The names the parser accepts: every privilege, GRANT OPTION and USAGE, names of more words first
+# so the longest match wins ("CREATE USER" before "CREATE").
+PRIVILEGE_NAMES: tuple[str, ...] = tuple(sorted((*PRIVILEGES, "GRANT OPTION", "USAGE"), key=lambda n: -len(n.split())))
 
 _RESOURCE_OPTIONS = (
     "MAX_QUERIES_PER_HOUR",

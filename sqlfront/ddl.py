@@ -43,6 +43,7 @@ from sqlfront.errors import (
     ER_WRONG_NAME_FOR_INDEX,
     SqlError,
     not_supported,
+    parse_error,
 )
 
 # MySQL codes used only here (server error reference).
@@ -434,6 +435,8 @@ def index_from_create(stmt: exp.Create) -> Index:
     if not isinstance(node, exp.Index) or node.args.get("params") is None:
         raise not_supported("this form of CREATE INDEX")
     names, lengths = _key_parts(node.args["params"].args.get("columns") or [])
+    if not names:
+        raise parse_error(stmt.sql(dialect="mysql"))
     unique = bool(stmt.args.get("unique"))
     if _same(node.name, "PRIMARY"):
         raise SqlError(ER_WRONG_NAME_FOR_INDEX, "Incorrect index name 'PRIMARY'")

@@ -23,7 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import Any, Protocol
 
-VERSION = "5.7.32"
+VERSION = "5.7.32"  # the MySQL version SingleStore claims to be (facts.md section 8): VERSION(), @@version, the greeting
 _U64 = 1 << 64
 
 

@@ -509,7 +509,7 @@ def _parse_ddl(head: str, body: str) -> Command:
     low = body.lower()
     if head == "create":
         if re.match(r"create\s+(?:unique\s+|fulltext\s+)?index\b", low):
-            return Ddl("create_index", None, body)
+            return Ddl("create_index", _sqlglot_parse(body), body)
         if re.match(r"create\s+(?:temporary\s+)?(?:rowstore\s+|columnstore\s+|reference\s+)*table\b", low):
             if re.match(r"create\s+temporary", low):
                 raise not_supported("CREATE TEMPORARY TABLE")

@@ -172,6 +172,16 @@ class Database:
         finally:
             self._capturing = True
 
+    def put_table(self, name: str, definition: str) -> None:
+        """Record table ``name``'s definition (TableDef JSON) in the table catalog, as logged SQL of
+        the open transaction: the catalog travels with the DDL to every replica."""
+        self.execute_logged_sql(
+            [f"INSERT OR REPLACE INTO _drlab_tables(name, def) VALUES ({_literal(name)}, {_literal(definition)})"])
+
+    def forget_table(self, name: str) -> None:
+        """Remove table ``name`` from the table catalog, as logged SQL of the open transaction."""
+        self.execute_logged_sql([f"DELETE FROM _drlab_tables WHERE name = {_literal(name)}"])
+
     @property
     def pending_ops(self) -> int:
         return len(self._ops)
@@ -353,3 +363,8 @@ class Database:
 
 
 __all__ = ["Database", "DbInfo", "NeedsRebuild", "OutOfOrder", "CorruptRecord", "quote"]
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal: logged SQL is literal, so a replica replays exactly this text."""
+    return "'" + text.replace("'", "''") + "'"

@@ -678,3 +678,21 @@ def test_show_aggregators_one_node_cluster(srv: NodeProcess) -> None:
         assert cur.fetchall() == ()
         cur.execute("SHOW VARIABLES LIKE 'consensus%'")
         assert {r["Variable_name"] for r in cur.fetchall()} == {"consensus_enabled", "consensus_election_timeout"}
+
+
+def test_create_index_through_a_client_enforces_and_shows_the_index(srv: NodeProcess) -> None:
+    db = fresh_db(srv, "cidx")
+    with srv.connect(database=db) as c, c.cursor() as cur:
+        cur.execute("CREATE TABLE t (a VARCHAR(30), b INT)")
+        cur.execute("CREATE UNIQUE INDEX ua ON cidx.t (a(4) DESC, `b`)")
+        cur.execute("SHOW INDEX FROM t")
+        assert [(r[2], r[4]) for r in cur.fetchall()] == [("ua", "a"), ("ua", "b")]
+        cur.execute("INSERT INTO t VALUES ('abcdX', 1)")
+        with pytest.raises(pymysql.err.IntegrityError) as dup:
+            cur.execute("INSERT INTO t VALUES ('abcdY', 1)")  # same 4-character prefix
+        assert err_code(dup) == 1062
+        with pytest.raises(pymysql.err.MySQLError) as fulltext:
+            cur.execute("CREATE FULLTEXT INDEX f ON t (a)")
+        assert err_code(fulltext) == 1235 and "CREATE INDEX" in fulltext.value.args[1]
+        cur.execute("SHOW INDEX FROM t")
+        assert {r[2] for r in cur.fetchall()} == {"ua"}

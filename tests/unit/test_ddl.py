@@ -20,6 +20,7 @@ from sqlfront.ddl import (
     table_like,
 )
 from sqlfront.errors import SqlError
+from sqlfront.statements import parse_statement
 
 NOW = "2024-01-02 03:04:05"
 SBTEST = (
@@ -495,3 +496,24 @@ def test_rebuild_new_auto_increment_primary_key_takes_rowids() -> None:
     db.run(rebuild_sql(old, new, renames, "p"))
     db.run(["INSERT INTO p(v) VALUES (30)"])
     assert db.rows("SELECT id, v FROM p ORDER BY id") == [(1, 10), (2, 20), (3, 30)]
+
+
+@pytest.mark.parametrize(
+    ("sql", "code"),
+    [
+        ("CREATE INDEX i ON t", 1064),  # no key parts
+        ("CREATE FULLTEXT INDEX f ON t (a)", 1235),  # was silently a plain index
+        ("CREATE INDEX k ON t (a) USING BTREE", 1235),
+        ("CREATE INDEX PRIMARY ON t (a)", 1280),
+    ],
+)
+def test_create_index_statements_are_parsed_once_and_refused_by_name(sql: str, code: int) -> None:
+    cmd = parse_statement(sql)
+    assert cmd.kind == "create_index" and cmd.ast is not None
+    assert code_of(index_from_create, cmd.ast) == code
+
+
+def test_create_index_keeps_prefix_lengths_and_drops_the_order() -> None:
+    cmd = parse_statement("CREATE UNIQUE INDEX ua ON d.t (a(4) DESC, `b`)")
+    assert index_from_create(cmd.ast) == Index("ua", ["a", "b"], unique=True, lengths=[4, None])
+    assert (cmd.ast.this.args["table"].db, cmd.ast.this.args["table"].name) == ("d", "t")

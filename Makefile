@@ -32,8 +32,10 @@ test-unit: $(VENV)/.installed-test
 test-e2e: $(VENV)/.installed-test
 	$(PY) -m pytest -q tests/e2e
 
+# ruff, then mypy over the packages (pyproject.toml [tool.mypy] names them)
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: $(VENV)/.installed-test
 	bench/run

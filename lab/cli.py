@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TextIO
 
 from lab import client as ping
 from server import cli as node_cli
@@ -102,7 +103,7 @@ def sql_batches(items: list[str]) -> list[tuple[str, list[str]]]:
     return batches
 
 
-def run_sql(args: argparse.Namespace, host_map: dict[str, str] | None = None, out=None) -> int:  # type: ignore[no-untyped-def]
+def run_sql(args: argparse.Namespace, host_map: dict[str, str] | None = None, out: TextIO | None = None) -> int:
     """`drlab sql`: also used by `drlab lab up` for the compose file's setup service."""
     import time
 

@@ -10,7 +10,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pymysql
 
@@ -72,7 +74,7 @@ class NodeProcess:
                 **kw: object) -> pymysql.connections.Connection:
         return pymysql.connect(host=self.host, port=self.port, user=user,
                                password=self.password if password is None else password,
-                               database=database, autocommit=True, **kw)  # type: ignore[arg-type]
+                               database=database, autocommit=True, **kw)
 
     def sql(self, query: str, database: str | None = None) -> list[tuple]:
         with self.connect(database=database) as c, c.cursor() as cur:
@@ -80,10 +82,11 @@ class NodeProcess:
             return list(cur.fetchall())
 
 
-def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05, what: str = "condition"):  # type: ignore[no-untyped-def]
+def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05,
+             what: str = "condition") -> Any:
     """Poll until predicate() is truthy; fail with `what` after the deadline."""
     deadline = time.monotonic() + timeout
-    last = None
+    last: Any = None
     while time.monotonic() < deadline:
         try:
             last = predicate()

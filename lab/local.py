@@ -387,7 +387,7 @@ def database_rows(s: Service, password: str) -> list[dict[str, Any]] | str:
             cols, rows = repl
             for row in rows:
                 r = dict(zip(cols, row, strict=False))
-                d = dbs.get(r.get("Database"))
+                d = dbs.get(r.get("Database") or "")
                 if d is None or str(r.get("Role", "")).lower() == "master":
                     continue
                 m, rl = _lsn(r.get("Master_CommitLSN")), _lsn(r.get("Replica_CommitLSN"))

@@ -799,9 +799,8 @@ class Accounts:
             del acc.grants[(db, table)]
 
     def _show_grants(self, cmd: ShowGrants, me: Account) -> list[tuple]:
-        if cmd.user is None:
-            acc: Account | None = me
-        else:
+        acc: Account | None = me
+        if cmd.user is not None:
             key = (cmd.user, (cmd.host or "%").lower())
             if key != (me.user, me.host) and "SELECT" not in self._privileges(me, "mysql", None):
                 raise SqlError(
@@ -814,6 +813,7 @@ class Accounts:
                 raise SqlError(
                     ER_NONEXISTING_GRANT, f"There is no such grant defined for user '{key[0]}' on host '{key[1]}'", "42000"
                 )
+        assert acc is not None
         who = f"{acc.user}@{acc.host}"
         return [(line, who) for line in grant_lines(acc)]
 

@@ -128,6 +128,7 @@ class DrlabConnection(AuthConnectionMixin, Connection):
 
     _login_refused: SqlError | None = None
     _logged_in = False
+    _kill: KillKind | None  # mysql-mimic's: set by kill(), read here to tell KILL QUERY from KILL
 
     def ok(self, **kwargs: Any) -> bytes:
         """The OK that ends authentication (mysql-mimic's auth is the only caller). Like MySQL, an
@@ -200,7 +201,6 @@ class DrlabConnection(AuthConnectionMixin, Connection):
         node.connections[self.connection_id] = self
         session.user = self.auth_user or self.session.username or ""
         session.host = self.auth_host or self.peer_host()
-        session.account_host = self.auth_account_host or "%"
         session.client_found_rows = Capabilities.CLIENT_FOUND_ROWS in self.capabilities
         self.multi = Capabilities.CLIENT_MULTI_STATEMENTS in self.capabilities
         self.stmts: dict[int, Prepared] = {}
@@ -394,7 +394,6 @@ class DrlabConnection(AuthConnectionMixin, Connection):
             self.stream.writer.close()
             return
         session.user, session.host = self.auth_user or "", self.auth_host or self.peer_host()
-        session.account_host = self.auth_account_host or "%"
         session.db = None
         if self.session.database:
             try:

@@ -25,7 +25,7 @@ Command = Callable[["Session", Any], Awaitable["Outcome"]]
 """Runs one parsed feature command for a session."""
 ShowHandler = Callable[["Session", "st.Show"], "Outcome"]
 """Answers ``SHOW <what>`` for a ``what`` the core does not know."""
-RowsBuilder = Callable[["Node", "Session"], list[Sequence[Any]]]
+RowsBuilder = Callable[["Node", "Session"], Sequence[Sequence[Any]]]
 """The rows of an information_schema view, built for one query of one session."""
 WriteGate = Callable[["Session", str], Awaitable[None]]
 """Runs before any write to the database it names (rows, DDL, CREATE / DROP / REPLICATE DATABASE):

@@ -193,20 +193,20 @@ class Node:
         st.check_utf8(text)
         shaped = literal_shape(text) if shape else None
         if shaped is not None:
-            shape, values = shaped
-            cmd = self._parse_cache.get(shape)
-            if cmd is None and shape not in self._unsafe_shapes:
+            form, values = shaped
+            cmd = self._parse_cache.get(form)
+            if cmd is None and form not in self._unsafe_shapes:
                 try:
-                    cmd = st.parse_statement(shape)
+                    cmd = st.parse_statement(form)
                 except SqlError:
                     cmd = None
                 if isinstance(cmd, st.Dml) and shape_is_safe(cmd.ast) and not variables_in(cmd.ast):
-                    self._remember(shape, cmd)
+                    self._remember(form, cmd)
                 else:
                     cmd = None
                     if len(self._unsafe_shapes) > _CACHE_SIZE:
                         self._unsafe_shapes.clear()
-                    self._unsafe_shapes.add(shape)
+                    self._unsafe_shapes.add(form)
             if cmd is not None:
                 return cmd, values
         cmd = self.features.parse(text)
@@ -252,7 +252,7 @@ class Node:
                 plan.target_table = tdef.name
                 plan.autoinc = tdef.auto_increment_column() is not None
         plan.nparams = len({p.index for p in lw.params if p.index is not None})  # a '?' may be read twice
-        insert = replace_as_insert(ast) if is_replace(ast) else ast  # type: ignore[arg-type]
+        insert = replace_as_insert(ast) if is_replace(ast) else ast
         if isinstance(insert, exp.Insert):
             values = insert.expression
             plan.rows = len(values.expressions) if isinstance(values, exp.Values) else 0
@@ -275,10 +275,10 @@ class Node:
         if raw is None:
             raise SqlError(ER_NO_SUCH_TABLE, f"Table '{db.info.name}.{table}' doesn't exist")
         key = (db.info.id, raw)
-        tdef = self._tdefs.get(key)  # type: ignore[arg-type]
+        tdef = self._tdefs.get(key)
         if tdef is None:
             tdef = TableDef.from_json(raw)
-            self._tdefs[key] = tdef  # type: ignore[index]
+            self._tdefs[key] = tdef
         return tdef
 
     def physical_name(self, db: Database, table: str) -> str:
@@ -455,7 +455,7 @@ def _home(ast: exp.Expression, current: str | None) -> tuple[str | None, bool]:
     it reads information_schema."""
     target: exp.Table | None = None
     if is_replace(ast):
-        ast = replace_as_insert(ast)  # type: ignore[arg-type]
+        ast = replace_as_insert(ast)
     if isinstance(ast, exp.Insert):
         target = ast.this.this if isinstance(ast.this, exp.Schema) else ast.this
     elif isinstance(ast, exp.Delete) and ast.args.get("tables"):

@@ -603,7 +603,7 @@ class Pipelines:
 
         Returns how many files and rows it loaded; raises SqlError for a foreground failure."""
         cfg = row.config
-        files = []
+        files: list[tuple[str, int]] = []
         nbytes = 0
         for f, size in self.pending(db, row):
             if files and (len(files) >= _MAX_FILES_PER_BATCH or nbytes + size > _MAX_BYTES_PER_BATCH):

@@ -193,7 +193,7 @@ class Replication:
         def may_read(db: str, table: str | None) -> bool:
             return node.accounts.has_privilege(session.user, session.host, "SELECT", db, table)
 
-        rows = []
+        rows: list[tuple[Any, ...]] = []
         for at, source, name, rec in node.store.reverted():
             ddl = [op[1] for op in rec.ops if op[0] == "sql"]
             if ddl and may_read(name, None):  # one row for the statements a DDL (or a pipeline's bookkeeping) ran
@@ -283,7 +283,7 @@ class Replication:
             records, db = await self.source.fetch(cmd.db, cmd.db_id, cmd.after, cmd.epoch, cmd.wait_ms, cmd.limit,
                                                   cmd.hardened, cmd.replica)
             tail = (db.applied_lsn, db.info.epoch, db.info.state)
-            rows = [(lsn, data, *tail) for lsn, data in records] or [(None, None, *tail)]
+            rows: list[tuple[Any, ...]] = [(lsn, data, *tail) for lsn, data in records] or [(None, None, *tail)]
             return Outcome(columns=["lsn", "data", "source_lsn", "source_epoch", "source_state"], rows=rows)
         except SourceError as e:
             raise SqlError(e.code, str(e)) from None

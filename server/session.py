@@ -90,6 +90,9 @@ class Warning_:
     code: int
     message: str
 
+    def __post_init__(self) -> None:
+        self.code = int(self.code)  # SHOW WARNINGS sends it as an integer column, not an ErrorCode
+
 
 _CONSTRAINT = re.compile(r"(UNIQUE|NOT NULL|CHECK) constraint failed: (.*)")
 
@@ -323,8 +326,8 @@ class Session:
     async def _dml(self, cmd: st.Dml, params: Sequence[Any]) -> Outcome:
         plan = self.node.plan(cmd, self)
         lw = plan.lowered
-        for db, table in lw.tables_read:
-            self.check_priv("SELECT", db, table)
+        for dbn, table in lw.tables_read:
+            self.check_priv("SELECT", dbn, table)
         if lw.kind == "select":
             if plan.home is None:
                 return self._select_scratch(cmd.ast, params, plan)
@@ -486,6 +489,7 @@ class Session:
     async def _ddl(self, cmd: st.Ddl) -> Outcome:
         kind = cmd.kind
         if kind in ("create_table", "create_table_like"):
+            assert isinstance(cmd.ast, exp.Create)  # parse_create_table's
             target = cmd.ast.this.this if isinstance(cmd.ast.this, exp.Schema) else cmd.ast.this
             db, name = self._table_ref(target)
             self.check_priv("CREATE", db.info.name, name)
@@ -495,7 +499,9 @@ class Session:
                     return Outcome()
                 raise SqlError(ER_TABLE_EXISTS, f"Table '{name}' already exists")
             if kind == "create_table_like":
-                like = cmd.ast.find(exp.LikeProperty).this
+                like_property = cmd.ast.find(exp.LikeProperty)
+                assert like_property is not None  # what made the statement create_table_like
+                like = like_property.this
                 src_db, src_name = self._table_ref(like)
                 tdef = table_like(self.node.table_def(src_db, src_name), name)
             else:
@@ -506,22 +512,23 @@ class Session:
             stmts = tdef.sqlite_create(name) + tdef.sqlite_triggers(name)
             return await self.write(db, lambda: self._logged(db, stmts, put=tdef))
         if kind == "drop_table":
+            assert cmd.ast is not None
             by_db: dict[str, list[str]] = {}
             missing = []
             for t in cmd.ast.args.get("tables") or [cmd.ast.this]:
                 dbn = t.db or self.db
                 if dbn is None:
                     raise SqlError(ER_NO_DB, "No database selected")
-                db = self.node.store.get(dbn)
-                if db is None or t.name.lower() not in db.tables:
+                found = self.node.store.get(dbn)
+                if found is None or t.name.lower() not in found.tables:
                     missing.append(f"{dbn}.{t.name}")
                     continue
                 self.check_priv("DROP", dbn, t.name)
-                by_db.setdefault(dbn, []).append(self.node.physical_name(db, t.name))
+                by_db.setdefault(dbn, []).append(self.node.physical_name(found, t.name))
             if missing and not cmd.ast.args.get("exists"):
                 raise SqlError(ER_BAD_TABLE, f"Unknown table '{','.join(missing)}'")
-            for m in missing:
-                self.warnings.append(Warning_("Note", ER_BAD_TABLE, f"Unknown table '{m}'"))
+            for gone in missing:
+                self.warnings.append(Warning_("Note", ER_BAD_TABLE, f"Unknown table '{gone}'"))
             for dbn, names in by_db.items():
                 db = self.database(dbn)
                 stmts = [f"DROP TABLE {quote(n)}" for n in names]
@@ -529,7 +536,9 @@ class Session:
             return Outcome()
         if kind == "truncate":
             m = re.fullmatch(r"truncate\s+(?:table\s+)?(\S+)", cmd.text, re.I | re.S)
-            dbn, tname = st.split_qualified(m.group(1))  # type: ignore[union-attr]
+            if not m:
+                raise SqlError(ER_PARSE, "You have an error in your SQL syntax near " + repr(cmd.text[:60]))
+            dbn, tname = st.split_qualified(m.group(1))
             db = self.database(dbn or self.db)
             phys = self.node.physical_name(db, tname)
             self.check_priv("DROP", db.info.name, phys)
@@ -538,6 +547,7 @@ class Session:
                 stmts.append(f"DELETE FROM sqlite_sequence WHERE name = {_lit(phys)}")
             return await self.write(db, lambda: self._logged(db, stmts))
         if kind == "alter_table":
+            assert cmd.ast is not None
             db, name = self._table_ref(cmd.ast.this)
             phys = self.node.physical_name(db, name)
             self.check_priv("ALTER", db.info.name, phys)
@@ -561,6 +571,7 @@ class Session:
                 await self.write(db, lambda db=db, old=old, new=new: self._logged_rebuild(db, old, new, None))
             return Outcome()
         if kind == "create_index":
+            assert cmd.ast is not None
             db, tname = self._table_ref(cmd.ast.this.args["table"])
             phys = self.node.physical_name(db, tname)
             self.check_priv("INDEX", db.info.name, phys)
@@ -625,7 +636,7 @@ class Session:
         return Outcome()
 
     def _checksum(self, cmd: st.Checksum) -> Outcome:
-        rows = []
+        rows: list[tuple[str, int | None]] = []
         for dbn, table in cmd.tables:
             dbn = dbn or self.db
             if dbn is None:

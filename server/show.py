@@ -90,7 +90,7 @@ def like_match(pattern: str, value: str) -> bool:
     return re.fullmatch(rx, value, re.I | re.S) is not None
 
 
-def _filter(cmd: st.Show, columns: list[str], rows: list[Sequence[Any]], like_col: int = 0) -> list[Sequence[Any]]:
+def _filter(cmd: st.Show, columns: list[str], rows: Sequence[Sequence[Any]], like_col: int = 0) -> Sequence[Sequence[Any]]:
     if cmd.like is not None:
         rows = [r for r in rows if like_match(cmd.like, str(r[like_col]))]
     if cmd.where:
@@ -237,7 +237,7 @@ def status(node: Node) -> dict[str, Any]:
     }
 
 
-def processlist(node: Node, session: Session, full: bool) -> list[Sequence[Any]]:
+def processlist(node: Node, session: Session, full: bool) -> Sequence[Sequence[Any]]:
     now = time.time()
     rows = []
     for s in sorted(node.sessions.values(), key=lambda s: s.id):
@@ -378,7 +378,7 @@ def info_schema_def(node: Node, table: str) -> TableDef:
     return TableDef(name=name, columns=[Column(c, "varchar(512)") for c in columns], indexes=[])
 
 
-def _tables_rows(node: Node, session: Session, only: str | None = None) -> list[Sequence[Any]]:
+def _tables_rows(node: Node, session: Session, only: str | None = None) -> Sequence[Sequence[Any]]:
     rows = []
     for dbn in node.store.names() if only is None else [only]:
         db = node.store.get(dbn)
@@ -395,7 +395,7 @@ def _tables_rows(node: Node, session: Session, only: str | None = None) -> list[
     return rows
 
 
-def _info_rows(node: Node, session: Session, name: str) -> list[Sequence[Any]]:
+def _info_rows(node: Node, session: Session, name: str) -> Sequence[Sequence[Any]]:
     if name == "SCHEMATA":
         return [("def", "information_schema", "utf8", "utf8_general_ci", None)] + [
             ("def", n, "utf8mb4", "utf8mb4_general_ci", None) for n in node.store.names() if _visible(node, session, n)]
@@ -466,7 +466,7 @@ def materialize_info_schema(node: Node, session: Session, conn: sqlite3.Connecti
         _fill(conn, name, view.columns, view.rows(node, session))
 
 
-def _fill(conn: sqlite3.Connection, name: str, columns: list[str], rows: list[Sequence[Any]]) -> None:
+def _fill(conn: sqlite3.Connection, name: str, columns: list[str], rows: Sequence[Sequence[Any]]) -> None:
     conn.execute(f"DROP TABLE IF EXISTS {quote(name)}")
     conn.execute(f"CREATE TABLE {quote(name)}(" + ", ".join(f"{quote(c)} COLLATE NOCASE" for c in columns) + ")")
     if rows:

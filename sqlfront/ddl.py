@@ -385,6 +385,7 @@ def parse_create_table(sql: str) -> exp.Expression:
         storage = m.group(1).upper()
         sql = sql[: m.start(1)] + sql[m.end(1) :]
     stmt = sqlglot.parse_one(sql, read="mysql")
+    assert isinstance(stmt, exp.Expression)
     if storage:
         stmt.meta["drlab_storage"] = storage
     return stmt
@@ -429,7 +430,7 @@ def table_like(source: TableDef, name: str) -> TableDef:
     return new
 
 
-def index_from_create(stmt: exp.Create) -> Index:
+def index_from_create(stmt: exp.Expression) -> Index:
     """The Index of a parsed CREATE [UNIQUE] INDEX statement (for `add_index`)."""
     node = stmt.this
     if not isinstance(node, exp.Index) or node.args.get("params") is None:
@@ -455,7 +456,7 @@ def drop_index(table: TableDef, name: str) -> TableDef:
     return _finish(new)
 
 
-def apply_alter(table: TableDef, stmt: exp.Alter) -> tuple[TableDef, dict[str, str]]:
+def apply_alter(table: TableDef, stmt: exp.Expression) -> tuple[TableDef, dict[str, str]]:
     """Apply ALTER TABLE actions in order; return the new table and {old column: new column}."""
     new = copy.deepcopy(table)
     renames = {c.name: c.name for c in table.columns}

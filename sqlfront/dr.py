@@ -152,7 +152,7 @@ _HIDDEN = "'***'"
 _FIRST_WORD = re.compile(r"(?:\s|/\*.*?\*/|--(?=\s)[^\n]*+|#[^\n]*+)*+([A-Za-z]+)", re.S)
 _FIRST_WORDS = {"REPLICATE", "PAUSE", "CONTINUE", "STOP", "FLUSH", "UNLOCK"}
 
-_STARTS = {
+_STARTS: dict[str, type[PauseReplicating | ContinueReplicating | StopReplicating]] = {
     "PAUSE": PauseReplicating,
     "CONTINUE": ContinueReplicating,
     "STOP": StopReplicating,
@@ -334,17 +334,17 @@ class _Parser:
             self.expect_end(self.consumed_to(), after)
             return _STARTS[kind](db)
         self.i = 2
-        db = self.ident("a database name after ON") if self.accept("ON") else None
+        on = self.ident("a database name after ON") if self.accept("ON") else None
         if kind == "UNLOCK":
             self.expect_end(self.consumed_to(), "UNLOCK TABLES [ON db_name]")
-            return UnlockTables(db)
+            return UnlockTables(on)
         self.expect("WITH", "expected ON db_name or WITH READ {LOCK | ONLY} after FLUSH TABLES")
         self.expect("READ", "expected READ after WITH (FLUSH TABLES ... WITH READ {LOCK | ONLY})")
         mode = self.accept("LOCK", "ONLY")
         if mode is None:
             raise self.error("expected LOCK or ONLY after WITH READ")
         self.expect_end(self.consumed_to(), f"WITH READ {mode}")
-        return FlushTables(db, f"read {mode.lower()}")
+        return FlushTables(on, f"read {mode.lower()}")
 
     def replicate(self) -> Replicate:
         self.expect("DATABASE", "expected DATABASE after REPLICATE")

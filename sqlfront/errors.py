@@ -29,7 +29,7 @@ class SqlError(Exception):
 
     def __init__(self, code: int, message: str, sqlstate: str | None = None) -> None:
         super().__init__(message)
-        self.code = code
+        self.code = int(code)  # a plain int from here on: it lands in result rows and tables
         self.message = message
         self.sqlstate = sqlstate or sqlstate_of(code)
 

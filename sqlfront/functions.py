@@ -12,6 +12,7 @@ import binascii
 import calendar
 import hashlib
 import math
+import operator
 import random
 import re
 import sqlite3
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 VERSION = "5.7.32"  # the MySQL version SingleStore claims to be (facts.md section 8): VERSION(), @@version, the greeting
 _U64 = 1 << 64
@@ -125,9 +126,8 @@ def _parse_text(text: str) -> tuple[datetime, bool] | None:
         try:
             if len(digits) == 8:
                 return datetime(int(digits[:4]), int(digits[4:6]), int(digits[6:8])), False
-            return datetime(
-                *(int(digits[i:j]) for i, j in ((0, 4), (4, 6), (6, 8), (8, 10), (10, 12), (12, 14)))
-            ), True
+            y, mo, d, h, mi, s = (int(digits[i:j]) for i, j in ((0, 4), (4, 6), (6, 8), (8, 10), (10, 12), (12, 14)))
+            return datetime(y, mo, d, h, mi, s), True
         except ValueError:
             return None
     return None
@@ -1007,7 +1007,10 @@ class GroupConcat:
             return None
         rows = self.rows
         for i in range(len(self.dirs) - 1, -1, -1):
-            rows.sort(key=lambda r, i=i: _sort_key(r[1][i]), reverse=self.dirs[i] == "D")
+            def key(r: Any, i: int = i) -> Any:
+                return _sort_key(r[1][i])
+
+            rows.sort(key=key, reverse=self.dirs[i] == "D")
         values = [r[0] for r in rows]
         if self.distinct:
             seen: set[str] = set()
@@ -1021,7 +1024,7 @@ class GroupConcat:
 
 
 class _BitAgg:
-    op: Callable[[int, int], int]
+    op: ClassVar[Callable[[int, int], int]]  # read as type(self).op: never bound to the instance
     start = 0
 
     def __init__(self) -> None:
@@ -1038,19 +1041,19 @@ class _BitAgg:
 class BitXor(_BitAgg):
     """BIT_XOR: 0 over no rows."""
 
-    op = int.__xor__
+    op = operator.xor
 
 
 class BitOr(_BitAgg):
     """BIT_OR: 0 over no rows."""
 
-    op = int.__or__
+    op = operator.or_
 
 
 class BitAnd(_BitAgg):
     """BIT_AND: all 64 bits set over no rows (returned as text: it exceeds SQLite's integers)."""
 
-    op = int.__and__
+    op = operator.and_
     start = _U64 - 1
 
 
@@ -1150,7 +1153,7 @@ def _session_scalars(ctx: FunctionContext) -> dict[str, tuple[int, Callable[...,
 
     def last_insert_id(value: Any = ...) -> Any:
         if value is not ...:
-            ctx.last_insert_id = value if value is None else _to_int(value)
+            ctx.last_insert_id = value if value is None else _to_int(value)  # type: ignore[assignment]  # NULL is kept
             return ctx.last_insert_id
         return ctx.last_insert_id
 

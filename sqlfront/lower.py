@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
 import sqlglot
 from sqlglot import exp
@@ -200,7 +200,7 @@ class _Generator(SQLiteGenerator):
 # --------------------------------------------------------------------------- small builders
 
 
-def _fn(name: str, *args: exp.Expression | None) -> exp.Anonymous:
+def _fn(name: str, *args: exp.Expr | None) -> exp.Anonymous:
     """A call of a SQLite (or registered) function; absent optional arguments (None) are left out."""
     return exp.Anonymous(this=name, expressions=[a for a in args if a is not None])
 
@@ -873,7 +873,7 @@ class _Lowering:
         source = node.expression
         names = columns if columns else [c.name for c in tdef.columns]
         auto = tdef.auto_increment_column()
-        auto_name = getattr(auto, "name", auto)
+        auto_name = auto.name if auto is not None else None
         if isinstance(source, exp.Values):
             self._values(node, source, names, auto_name)
         elif auto_name is not None and isinstance(source, exp.Select) and not source.is_star:
@@ -1026,7 +1026,7 @@ class _Lowering:
     # -- DELETE ----------------------------------------------------------------------------------
 
     def delete(self, node: exp.Delete) -> exp.Expression:
-        targets = node.args.get("tables")
+        targets: list[exp.Expression] = node.args.get("tables") or []
         using = node.args.get("using")
         tree = node.this
         if not targets and not using:
@@ -1083,7 +1083,7 @@ def _volatile(node: exp.Expression) -> bool:
 
 def _in_scope(column: exp.Column, top: exp.Expression) -> bool:
     """Whether column belongs to top's own scope rather than to a subquery inside it."""
-    node: exp.Expression | None = column
+    node: exp.Expr | None = column
     while node is not None and node is not top:
         if isinstance(node, exp.Query):
             return False
@@ -1107,7 +1107,7 @@ def _sequential(assignments: list[exp.Expression], ref: str) -> list[exp.Express
     """
     ref = ref.lower()
     assigned: dict[str, exp.Expression] = {}
-    out = []
+    out: list[exp.Expression] = []
     for eq in assignments:
         if not isinstance(eq, exp.EQ) or not isinstance(eq.this, exp.Column):
             raise not_supported("this SET assignment")
@@ -1143,7 +1143,7 @@ _STRUCTURE: dict[type, Handler] = {
 }
 
 
-def is_replace(stmt: exp.Expression) -> bool:
+def is_replace(stmt: exp.Expr) -> TypeGuard[exp.Command]:
     """sqlglot 30 parses MySQL's REPLACE into a raw exp.Command."""
     return isinstance(stmt, exp.Command) and stmt.name.upper() == "REPLACE"
 
@@ -1255,7 +1255,7 @@ def _prepare(stmt: exp.Expression, resolver: Resolver) -> set[tuple[str, str]]:
     recursion in the rewrite and SQLite's expression depth limit (1,000). Both operators are
     associative, so the result is the same; the depth becomes the logarithm of the length.
     ((((x)))) is (x): SQLite's parser stack holds about 100 levels."""
-    roots: list[exp.Expression] = []
+    roots: list[exp.Connector] = []
     tables: list[exp.Table] = []
     compares = False
     for node in stmt.walk():
@@ -1271,8 +1271,8 @@ def _prepare(stmt: exp.Expression, resolver: Resolver) -> set[tuple[str, str]]:
             compares = True
     for root in roots:
         kind = type(root)
-        operands: list[exp.Expression] = []
-        stack: list[exp.Expression] = [root]
+        operands: list[exp.Expr] = []
+        stack: list[exp.Expr] = [root]
         while stack:
             node = stack.pop()
             if type(node) is kind:
@@ -1284,7 +1284,7 @@ def _prepare(stmt: exp.Expression, resolver: Resolver) -> set[tuple[str, str]]:
     return _padded_columns(tables, resolver) if compares else set()
 
 
-def _balanced(kind: type[exp.Connector], operands: list[exp.Expression]) -> exp.Expression:
+def _balanced(kind: type[exp.Connector], operands: list[exp.Expr]) -> exp.Expr:
     if len(operands) == 1:
         return operands[0]
     mid = len(operands) // 2
@@ -1315,8 +1315,9 @@ def _lower(stmt: exp.Expression, resolver: Resolver) -> Lowered:
     low.padded = padded
     upsert = False
     if isinstance(stmt, exp.Subquery) and not stmt.alias:
-        stmt = stmt.unnest()
-        low.root = stmt
+        inner = stmt.unnest()
+        assert isinstance(inner, exp.Expression)
+        stmt = low.root = inner
     if isinstance(stmt, exp.Select):
         low.name_columns(stmt)
         tree = low.walk(stmt)

@@ -62,7 +62,8 @@ def literal_shape(text: str) -> tuple[str, list[object]] | None:
 def shape_is_safe(ast: exp.Expression) -> bool:
     """Whether every placeholder of a shaped statement stands only for a value."""
     for ph in ast.find_all(exp.Placeholder):
-        node, child = ph.parent, ph
+        child: exp.Expr = ph
+        node = ph.parent
         while node is not None:
             if isinstance(node, exp.Select) and child.arg_key == "expressions":
                 return False  # the literal would become the column's name

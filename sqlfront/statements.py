@@ -8,7 +8,9 @@ predictable for MySQL's administrative grammar); DML and table DDL go to sqlglot
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -120,7 +122,12 @@ def _ident(tok: str) -> str:
 
 
 # The version an executable comment /*!NNNNN ... */ is compared with: the server's (5.7.32 -> 50732).
-_VERSION_ID = (lambda major, minor, patch: int(major) * 10000 + int(minor) * 100 + int(patch))(*VERSION.split("."))
+def _version_id(version: str) -> int:
+    major, minor, patch = (int(part) for part in version.split("."))
+    return major * 10000 + minor * 100 + patch
+
+
+_VERSION_ID = _version_id(VERSION)
 
 def _executable(inner: str) -> str:
     """The text of an executable comment's body: its statement text, or nothing when it names a
@@ -313,17 +320,17 @@ def _sqlglot_parse(text: str) -> exp.Expression:
             start = sum(len(x) + 1 for x in lines[: line - 1]) + max(col - len(errors[0].get("highlight") or "") , 0)
             near = text[start:]
         raise parse_error(near) from None
-    asts = [a for a in asts if a is not None]
-    if len(asts) != 1:
+    found = [a for a in asts if isinstance(a, exp.Expression)]
+    if len(found) != 1:
         raise parse_error(text)
-    return asts[0]
+    return found[0]
 
 
 _SIMPLE: list[tuple[re.Pattern[str], object]] = []
 
 
-def _rule(pattern: str):  # type: ignore[no-untyped-def]
-    def deco(fn):  # type: ignore[no-untyped-def]
+def _rule(pattern: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         _SIMPLE.append((re.compile(pattern, re.I | re.S), fn))
         return fn
 

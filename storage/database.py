@@ -94,7 +94,7 @@ class Database:
         self._ops: list[list] = []
         self._capturing = True
         self._applying = False
-        self._apply_sql: dict[tuple[str, str], str] = {}
+        self._apply_sql: dict[tuple[str, str, int], str] = {}  # (op, table, columns) -> SQL
         self.in_txn = False
         self.reload_tables()
 

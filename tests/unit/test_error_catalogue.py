@@ -96,3 +96,10 @@ def test_a_relayed_client_side_code_becomes_1429_and_a_server_code_passes_throug
 def test_an_unnamed_code_gets_hy000() -> None:
     assert errors.SqlError(1999, "x").sqlstate == "HY000"
     assert errors.SqlError(1049, "x").sqlstate == "42000"
+
+
+def test_errors_and_warnings_carry_plain_int_codes_into_result_rows() -> None:
+    from server.session import Warning_
+
+    assert type(errors.SqlError(errors.ER_BAD_DB, "x").code) is int
+    assert type(Warning_("Note", errors.ER_BAD_TABLE, "x").code) is int

@@ -83,25 +83,9 @@ def _pick(ks: set[type]) -> tuple[ColumnType, Any]:
     if not ks:
         return ColumnType.VAR_STRING, None
     if len(ks) == 1:
-        k = next(iter(ks))
-        if k is int:
-            return ColumnType.LONGLONG, _int_or_str
-        if k is float:
-            return ColumnType.DOUBLE, None
-        if k is str:
-            return ColumnType.VAR_STRING, None
-        if k is bytes:
-            return ColumnType.BLOB, None
-        if k is Decimal:
-            return ColumnType.NEWDECIMAL, str
-        if k is datetime:
-            return ColumnType.DATETIME, None
-        if k is date:
-            return ColumnType.DATE, None
-        if k is timedelta:
-            return ColumnType.TIME, None
-        if k is time:
-            return ColumnType.VAR_STRING, str
+        picked = _ONE_TYPE.get(next(iter(ks)))
+        if picked is not None:
+            return picked
     if ks <= {int, float}:
         return ColumnType.DOUBLE, float
     if ks <= {int, float, Decimal}:
@@ -126,6 +110,20 @@ def _to_str(v: Any) -> str:
 
 def _to_bytes(v: Any) -> bytes:
     return v if isinstance(v, bytes) else str(v).encode()
+
+
+# a column whose values all have one of these exact types: its MySQL type, and the conversion
+_ONE_TYPE: dict[type, tuple[ColumnType, Any]] = {
+    int: (ColumnType.LONGLONG, _int_or_str),
+    float: (ColumnType.DOUBLE, None),
+    str: (ColumnType.VAR_STRING, None),
+    bytes: (ColumnType.BLOB, None),
+    Decimal: (ColumnType.NEWDECIMAL, str),
+    datetime: (ColumnType.DATETIME, None),
+    date: (ColumnType.DATE, None),
+    timedelta: (ColumnType.TIME, None),
+    time: (ColumnType.VAR_STRING, str),
+}
 
 
 # -- COM_STMT_EXECUTE --------------------------------------------------------------------------------

@@ -535,12 +535,7 @@ class Session:
                 await self.write(db, lambda db=db, stmts=stmts, names=names: self._logged(db, stmts, forget=names))
             return Outcome()
         if kind == "truncate":
-            m = re.fullmatch(r"truncate\s+(?:table\s+)?(\S+)", cmd.text, re.I | re.S)
-            if not m:
-                raise SqlError(ER_PARSE, "You have an error in your SQL syntax near " + repr(cmd.text[:60]))
-            dbn, tname = st.split_qualified(m.group(1))
-            db = self.database(dbn or self.db)
-            phys = self.node.physical_name(db, tname)
+            _, db, phys = self._text_target(r"truncate\s+(?:table\s+)?(\S+)\Z", cmd.text)
             self.check_priv("DROP", db.info.name, phys)
             stmts = [f"DELETE FROM {quote(phys)}"]
             if db.writer.execute("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'").fetchone():
@@ -572,23 +567,29 @@ class Session:
             return Outcome()
         if kind == "create_index":
             assert cmd.ast is not None
+            index = index_from_create(cmd.ast)  # first: refuses (1235) the forms it cannot read
             db, tname = self._table_ref(cmd.ast.this.args["table"])
             phys = self.node.physical_name(db, tname)
             self.check_priv("INDEX", db.info.name, phys)
             old = self.node.table_def(db, phys)
-            new = add_index(old, index_from_create(cmd.ast))
+            new = add_index(old, index)
             return await self.write(db, lambda: self._logged_rebuild(db, old, new, None, indexes_only=True))
         if kind == "drop_index":
-            m = re.match(r"drop\s+index\s+(\S+)\s+on\s+(\S+)", cmd.text, re.I | re.S)
-            if not m:
-                raise SqlError(ER_PARSE, "You have an error in your SQL syntax near " + repr(cmd.text[:60]))
-            dbn, tname = st.split_qualified(m.group(2))
-            db = self.database(dbn or self.db)
-            phys = self.node.physical_name(db, tname)
+            m, db, phys = self._text_target(r"drop\s+index\s+(\S+)\s+on\s+(\S+)", cmd.text)
             old = self.node.table_def(db, phys)
             new = drop_index(old, m.group(1).strip("`"))
             return await self.write(db, lambda: self._logged_rebuild(db, old, new, None, indexes_only=True))
         raise not_supported(kind)
+
+    def _text_target(self, pattern: str, text: str) -> tuple[re.Match[str], Database, str]:
+        """For the DDL forms still matched as text (TRUNCATE, DROP INDEX): the match, and the database
+        and physical name of the table its last group names."""
+        m = re.match(pattern, text, re.I | re.S)
+        if not m:
+            raise SqlError(ER_PARSE, "You have an error in your SQL syntax near " + repr(text[:60]))
+        dbn, tname = st.split_qualified(m.group(m.lastindex or 0))
+        db = self.database(dbn or self.db)
+        return m, db, self.node.physical_name(db, tname)
 
     def _rebuild(self, db: Database, old: TableDef, new: TableDef, renames: dict[str, str] | None, indexes_only: bool = False) -> list[str]:
         phys = old.name

@@ -12,7 +12,6 @@ import io
 import json
 import shutil
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,8 @@ import pymysql
 
 from lab import client as ping
 from lab import local as labmod
+from lab.app import COLUMNS as app_columns
+from lab.app import WritingApp
 
 ACTIONS = ("sql", "kill", "start", "stop", "pause", "resume", "repoint", "sleep", "wait", "check", "app")
 NODE_ACTIONS = ("kill", "start", "stop", "pause", "resume", "repoint")
@@ -29,99 +30,6 @@ NODE_ACTIONS = ("kill", "start", "stop", "pause", "resume", "repoint")
 
 class RunbookError(Exception):
     """A runbook that cannot run as written: exit 2 with this message."""
-
-
-# -- the application -------------------------------------------------------------------------------
-class App:
-    """Writes steadily to the current primary, records every acknowledged write, retries with backoff."""
-
-    def __init__(self, lab: labmod.Lab, password: str, database: str, table: str, primary: str, rate: float) -> None:
-        self.lab, self.password, self.database, self.table = lab, password, database, table
-        self.primary, self.rate = primary, rate
-        self.acked: list[tuple[int, float, str]] = []  # (seq, acknowledged at, node)
-        self.errors = 0
-        self.last_error = ""
-        self.outages: list[tuple[float, float]] = []
-        self._down_since: float | None = None
-        self._seq = 0
-        self._paused = threading.Event()
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name="runbook-app", daemon=True)
-        self.started = 0.0
-
-    def qualified(self) -> str:
-        return f"`{self.database}`.`{self.table}`"
-
-    def start(self) -> None:
-        self.started = time.monotonic()
-        self._thread.start()
-
-    def repoint(self, node: str) -> None:
-        with self._lock:
-            self.primary = node
-
-    def pause(self, paused: bool) -> None:
-        (self._paused.set if paused else self._paused.clear)()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(10)
-        if self._down_since is not None:
-            self.outages.append((self._down_since, time.monotonic()))
-            self._down_since = None
-
-    def rate_now(self, window: float = 2.0) -> float:
-        now = time.time()
-        recent = sum(1 for _, t, _ in self.acked[-int(self.rate * window * 2 + 10):] if now - t <= window)
-        return recent / window
-
-    def _run(self) -> None:
-        conn = None
-        conn_node = None
-        backoff = 0.05
-        interval = 1.0 / self.rate
-        while not self._stop.is_set():
-            if self._paused.is_set():
-                time.sleep(0.02)
-                continue
-            with self._lock:
-                node = self.primary
-            t0 = time.monotonic()
-            try:
-                if conn is None or conn_node != node:
-                    if conn is not None:
-                        with contextlib.suppress(Exception):
-                            conn.close()
-                    conn, conn_node = None, node
-                    s = self.lab.service(node)
-                    conn = pymysql.connect(host=s.address, port=s.port, user="root", password=self.password,
-                                           autocommit=True, connect_timeout=1, read_timeout=2, write_timeout=2)
-                self._seq += 1
-                seq = self._seq
-                with conn.cursor() as cur:
-                    cur.execute(f"INSERT INTO {self.qualified()} (seq, at, node) VALUES (%s, %s, %s)",
-                                (seq, time.time(), node))
-                self.acked.append((seq, time.time(), node))
-                if self._down_since is not None:
-                    self.outages.append((self._down_since, time.monotonic()))
-                    self._down_since = None
-                backoff = 0.05
-                self._stop.wait(max(0.0, interval - (time.monotonic() - t0)))
-            except Exception as e:  # noqa: BLE001 - every failure is an error the app retries
-                self.errors += 1
-                self.last_error = str(e.args[1] if isinstance(e, pymysql.MySQLError) and len(e.args) > 1 else e)
-                if self._down_since is None:
-                    self._down_since = t0
-                if conn is not None:
-                    with contextlib.suppress(Exception):
-                        conn.close()
-                conn = None
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 0.4)
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                conn.close()
 
 
 # -- node access -----------------------------------------------------------------------------------
@@ -173,10 +81,16 @@ class Runner:
     password: str
     quiet: bool = False
     results: list[StepResult] = field(default_factory=list)
-    app: App | None = None
+    app: WritingApp | None = None
     lag_at_kill: dict[str, Any] = field(default_factory=dict)
     sessions: dict[str, Any] = field(default_factory=dict)
     t_wall: float = 0.0
+
+    def app_connection(self, node: str) -> Any:
+        """The application's connection to a lab node: short timeouts, so an outage shows at once."""
+        s = self.lab.service(node)
+        return pymysql.connect(host=s.address, port=s.port, user="root", password=self.password,
+                               autocommit=True, connect_timeout=1, read_timeout=2, write_timeout=2)
 
     def say(self, text: str) -> None:
         if not self.quiet:
@@ -186,11 +100,9 @@ class Runner:
         self.t_wall = time.time()
         spec = self.book.get("app") or {}
         if spec:
-            self.app = App(self.lab, self.password, spec["database"], spec.get("table", "drlab_app_writes"),
-                           spec["primary"], float(spec.get("rate", 50)))
-            query(self.lab, self.password, spec["primary"],
-                  f"CREATE TABLE IF NOT EXISTS {self.app.qualified()} "
-                  "(seq BIGINT PRIMARY KEY, at DOUBLE NOT NULL, node VARCHAR(64) NOT NULL)")
+            table = f"`{spec['database']}`.`{spec.get('table', 'drlab_app_writes')}`"
+            self.app = WritingApp(self.app_connection, spec["primary"], [table], float(spec.get("rate", 50)))
+            query(self.lab, self.password, spec["primary"], f"CREATE TABLE IF NOT EXISTS {table} {app_columns}")
             self.app.start()
         steps = self.book["steps"]
         t_start = time.monotonic()
@@ -206,7 +118,7 @@ class Runner:
                 res.detail = _error_text(e)
             res.duration_s = round(time.monotonic() - t0, 3)
             self.results.append(res)
-            app = f" | app: {self.app.rate_now():.0f} writes/s, {self.app.errors} errors" if self.app else ""
+            app = f" | app: {self.app.rate_now():.0f} writes/s, {len(self.app.failed)} errors" if self.app else ""
             self.say(f"[{i}/{len(steps)}] {title}: {'ok' if res.ok else 'FAILED'} ({res.duration_s:.2f}s)"
                      f"{' - ' + res.detail if res.detail else ''}{app}")
             if not res.ok:
@@ -245,7 +157,7 @@ class Runner:
         if action == "app":
             assert self.app is not None, "app steps need an app section"
             assert value in ("pause", "resume"), f"app: expected pause or resume, got {value!r}"
-            self.app.pause(value == "pause")
+            (self.app.pause if value == "pause" else self.app.resume)()
             return f"application writes {'paused' if value == 'pause' else 'resumed'}"
         if action == "wait":
             return self.wait(value, float(step.get("deadline", 30)))
@@ -311,7 +223,7 @@ class Runner:
     def condition(self, cond: dict[str, Any]) -> tuple[bool, Any]:
         if "app_writes_to" in cond:  # the app's last acknowledged write came from there: none in flight elsewhere
             assert self.app is not None, "app_writes_to needs an app section"
-            last = self.app.acked[-1][2] if self.app.acked else None
+            last = self.app.acked[-1].node if self.app.acked else None
             return last == cond["app_writes_to"], f"last write acknowledged by {last}"
         node = cond["on"]
         if "node" in cond:
@@ -334,7 +246,7 @@ class Runner:
         if "checksums_equal" in cond:
             nodes, db = cond["checksums_equal"], cond["database"]
             if self.app:
-                self.app.pause(True)
+                self.app.pause()
             try:
                 end = time.monotonic() + deadline
                 while True:
@@ -346,7 +258,7 @@ class Runner:
                     time.sleep(0.1)
             finally:
                 if self.app:
-                    self.app.pause(False)
+                    self.app.resume()
         if "lost_writes" in cond:
             rpo = self.rpo()
             assert rpo["lost_writes"] == int(cond["lost_writes"]), f"lost writes: {rpo}"
@@ -370,11 +282,11 @@ class Runner:
 
     def rpo(self) -> dict[str, Any]:
         assert self.app is not None
-        final = self.app.primary
+        final = self.app.target
         acked = list(self.app.acked)  # before the query: a write acknowledged after it is not "lost"
-        _, rows = query(self.lab, self.password, final, f"SELECT seq FROM {self.app.qualified()}", 30.0)
+        _, rows = query(self.lab, self.password, final, f"SELECT seq FROM {self.app.tables[0]}", 30.0)
         present = {r[0] for r in rows}
-        lost = [(seq, t, node) for seq, t, node in acked if seq not in present]
+        lost = [(a.seq, a.at, a.node) for a in acked if a.seq not in present]
         missing = [(seq, t) for seq, t, _ in lost]
         window = (max(t for _, t in missing) - min(t for _, t in missing)) if missing else 0.0
         return {"final_primary": final, "acknowledged_writes": len(acked), "lost_writes": len(missing),
@@ -391,10 +303,10 @@ class Runner:
             try:
                 rep["rpo"] = self.rpo()
             except (pymysql.MySQLError, OSError) as e:
-                rep["rpo"] = {"final_primary": self.app.primary, "error": _error_text(e)}
+                rep["rpo"] = {"final_primary": self.app.target, "error": _error_text(e)}
             longest = max((b - a for a, b in self.app.outages), default=0.0)
             rep["rto_s"] = round(longest, 3)
-            rep["app"] = {"acknowledged_writes": len(self.app.acked), "failed_attempts": self.app.errors,
+            rep["app"] = {"acknowledged_writes": len(self.app.acked), "failed_attempts": len(self.app.failed),
                           "outages": len(self.app.outages), "last_error": self.app.last_error}
             rep["lag_at_kill"] = self.lag_at_kill
             rep["checksums"] = self.final_checksums()
@@ -402,7 +314,7 @@ class Runner:
 
     def final_checksums(self) -> dict[str, Any]:
         assert self.app is not None
-        db = self.app.database
+        db = self.book["app"]["database"]
         up = [s.name for s in self.lab.services if labmod.node_status(self.lab, s)[1] == "up"]
         sums: dict[str, Any] = {}
         end = time.monotonic() + 10

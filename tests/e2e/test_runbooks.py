@@ -1,7 +1,7 @@
 """Failback runbooks end to end: seed 000's 11 steps and the 7.1 blog's two scenarios, run by hand
 against two real `drlab node` processes while an application writes to whichever side is primary.
 
-The application (``App``) records every write it saw acknowledged and every error, with the runbook
+The application (lab.app's ``WritingApp``) records every write it saw acknowledged and every error, with the runbook
 phase it happened in; each test ends by checking that cluster A is primary, B replicates it,
 checksums agree, and no acknowledged write is missing from A.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +17,8 @@ from pathlib import Path
 import pymysql
 import pytest
 
+from lab.app import COLUMNS as APP_COLUMNS
+from lab.app import WritingApp
 from lab.harness import LoopbackProxy, NodeProcess, wait_for
 from tests.e2e.test_pipelines import CSV, rows_csv, write_csv
 from tests.e2e.test_replication import _checksums, _ext
@@ -26,96 +27,35 @@ MASTER = ("master", "online")
 REPLICA = ("async replica", "replicating")
 
 
-class App:
-    """App1: one INSERT at a time into ``<db>.app`` on the node it points at, alternating databases.
+def _app(nodes: list[NodeProcess], dbs: list[str]) -> WritingApp:
+    """App1: lab.app's writing application, into ``<db>.app`` of each of ``dbs``, on ``nodes[0]``."""
+    by_name = {n.name: n for n in nodes}
+    return WritingApp(lambda name: by_name[name].connect(connect_timeout=2, read_timeout=10), nodes[0].name,
+                      [f"{db}.app" for db in dbs])
 
-    A write is in flight while ``_busy`` is held, so ``repoint`` and ``pause`` return only once
-    the write issued to the old target has finished (acknowledged or failed)."""
 
-    def __init__(self, target: NodeProcess, dbs: list[str]) -> None:
-        self.target, self.dbs, self.phase = target, dbs, "before"
-        self.acked: dict[str, set[int]] = {db: set() for db in dbs}
-        self.failed: list[tuple[str, str, int, int]] = []  # (phase, node, error code, id)
-        self.acks_on: Counter[str] = Counter()
-        self._busy = threading.Lock()
-        self._mu = threading.Lock()  # guards acked, which the test reads while the app writes
-        self._stop, self._paused = threading.Event(), threading.Event()
-        self._conns: dict[str, pymysql.connections.Connection] = {}
-        self._thread = threading.Thread(target=self._run, name="app1", daemon=True)
+def _wait_acks(app: WritingApp, node: NodeProcess, more: int) -> None:
+    want = app.acks_on(node.name) + more
+    wait_for(lambda: app.acks_on(node.name) >= want, what=f"{more} writes acknowledged by {node.name}")
 
-    def __enter__(self) -> App:
-        self._thread.start()
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(10)
-        for c in self._conns.values():
-            c.close()
+def _acked(app: WritingApp, db: str) -> set[int]:
+    return app.acked_in(f"{db}.app")
 
-    def _run(self) -> None:
-        seq = 0
-        while not self._stop.wait(0.004):
-            if self._paused.is_set():
-                continue
-            with self._busy:
-                node, phase = self.target, self.phase
-                seq += 1
-                db = self.dbs[seq % len(self.dbs)]
-                try:
-                    if node.name not in self._conns:
-                        self._conns[node.name] = node.connect(connect_timeout=2, read_timeout=10)
-                    with self._conns[node.name].cursor() as cur:
-                        cur.execute(f"INSERT INTO {db}.app (id, phase) VALUES (%s, %s)", (seq, phase))
-                    with self._mu:
-                        self.acked[db].add(seq)
-                        self.acks_on[node.name] += 1
-                except pymysql.MySQLError as e:
-                    self.failed.append((phase, node.name, e.args[0], seq))
-                    if e.args[0] >= 2000:  # the connection is gone: reconnect, not too eagerly
-                        self._conns.pop(node.name, None)
-                        self._stop.wait(0.05)
 
-    def repoint(self, node: NodeProcess, phase: str) -> None:
-        with self._busy:  # the write in flight to the old target has finished
-            self.target, self.phase = node, phase
-            stale = self._conns.pop(node.name, None)  # a fresh connection, as a pool would check out
-            if stale is not None:
-                stale.close()
-
-    def pause(self) -> None:
-        self._paused.set()
-        with self._busy:
-            pass
-
-    def resume(self, phase: str) -> None:
-        self.phase = phase
-        self._paused.clear()
-
-    def acked_now(self, db: str) -> set[int]:
-        with self._mu:
-            return set(self.acked[db])
-
-    def errors(self, phase: str) -> set[tuple[str, int]]:
-        return {(n, code) for p, n, code, _ in self.failed if p == phase}
-
-    def wait_acks(self, node: NodeProcess, more: int) -> None:
-        want = self.acks_on[node.name] + more
-        wait_for(lambda: self.acks_on[node.name] >= want, what=f"{more} writes acknowledged by {node.name}")
-
-    def wait_until_on(self, node: NodeProcess, what: str) -> None:
-        """Every write acknowledged so far reaches ``node``."""
-        acked = {db: self.acked_now(db) for db in self.dbs}
-        wait_for(lambda: all(_has_all(node, db, ids) for db, ids in acked.items()), what=what)
+def _wait_until_on(app: WritingApp, node: NodeProcess, what: str) -> None:
+    """Every write acknowledged so far reaches ``node``."""
+    acked = {t.split(".")[0]: app.acked_in(t) for t in app.tables}
+    wait_for(lambda: all(_has_all(node, db, ids) for db, ids in acked.items()), what=what)
 
 
 @contextmanager
-def _running(node_factory, dbs: list[str], **kw: object) -> Iterator[tuple[NodeProcess, NodeProcess, App]]:  # type: ignore[no-untyped-def]
+def _running(node_factory, dbs: list[str], **kw: object) -> Iterator[tuple[NodeProcess, NodeProcess, WritingApp]]:  # type: ignore[no-untyped-def]
     """A primary with ``dbs``, B replicating them, App1 writing to A."""
     a, b = (node_factory(n, **kw).start() for n in "ab")
     _setup(a, b, dbs)
-    with App(a, dbs) as app:
-        app.wait_acks(a, 10)
+    with _app([a, b], dbs) as app:
+        _wait_acks(app, a, 10)
         yield a, b, app
 
 
@@ -137,19 +77,19 @@ def _same_position(a: NodeProcess, b: NodeProcess, dbs: list[str]) -> bool:
 
 
 def _has_all(n: NodeProcess, db: str, ids: set[int]) -> bool:
-    return ids <= {r[0] for r in n.sql("SELECT id FROM app", db)}
+    return ids <= {r[0] for r in n.sql("SELECT seq FROM app", db)}
 
 
 def _write_fails(n: NodeProcess, db: str, code: int = 1290) -> None:
     with pytest.raises(pymysql.MySQLError) as e:
-        n.sql("INSERT INTO app (id, phase) VALUES (-1, 'operator')", db)
+        n.sql("INSERT INTO app (seq, at, node, phase) VALUES (-1, 0, 'operator', 'operator')", db)
     assert e.value.args[0] == code, e.value.args
 
 
 def _setup(a: NodeProcess, b: NodeProcess, dbs: list[str]) -> None:
     for db in dbs:
         a.sql(f"CREATE DATABASE {db}")
-        a.sql("CREATE TABLE app (id INT PRIMARY KEY, phase VARCHAR(40))", db)
+        a.sql(f"CREATE TABLE app {APP_COLUMNS}", db)
         a.sql("CREATE TABLE t (id INT, v VARCHAR(20))", db)  # pipeline rows; no key: a duplicate shows
         b.sql(f"REPLICATE DATABASE {db} FROM root@127.0.0.1:{a.port}")
     _assert_states(a, dbs, MASTER)
@@ -164,23 +104,23 @@ def _differential(local: NodeProcess, source: NodeProcess, db: str) -> list[tupl
         return list(cur.fetchall())
 
 
-def _fail_over(old: NodeProcess, new: NodeProcess, app: App, dbs: list[str]) -> None:
+def _fail_over(old: NodeProcess, new: NodeProcess, app: WritingApp, dbs: list[str]) -> None:
     """The primary fails once its replica has all it acknowledged; the replica is promoted and the
     application follows it. Until then its writes to the dead primary fail."""
     app.pause()
     wait_for(lambda: _same_position(old, new, dbs), what=f"{new.name} caught up before the failure")
     old.kill()
     app.resume(f"{old.name} down")
-    wait_for(lambda: app.errors(app.phase), what=f"the application's writes to {old.name} failing")
+    wait_for(lambda: app.failed_codes(app.phase), what=f"the application's writes to {old.name} failing")
     for db in dbs:
         new.sql(f"STOP REPLICATING {db}")
     _assert_states(new, dbs, MASTER)
-    app.repoint(new, f"primary {new.name}")
-    app.wait_acks(new, 40)
-    assert {code for _, code in app.errors(f"{old.name} down")} <= {2003, 2013}
+    app.repoint(new.name, f"primary {new.name}")
+    _wait_acks(app, new, 40)
+    assert {code for _, code in app.failed_codes(f"{old.name} down")} <= {2003, 2013}
 
 
-def _swap_roles(frm: NodeProcess, to: NodeProcess, app: App, dbs: list[str],
+def _swap_roles(frm: NodeProcess, to: NodeProcess, app: WritingApp, dbs: list[str],
                 before_flush: Callable[[], None] = lambda: None, after_promote: Callable[[], None] = lambda: None) -> None:
     """A planned switchover (seed 000 steps 7-10, blog scenario 1 steps 5-7): READ ONLY on ``frm``,
     ``to`` catches up and is promoted, the application moves, ``frm`` is unlocked."""
@@ -188,7 +128,7 @@ def _swap_roles(frm: NodeProcess, to: NodeProcess, app: App, dbs: list[str],
         before_flush()
         app.phase = f"read only on {frm.name}"
         cur.execute("FLUSH TABLES WITH READ ONLY")
-        wait_for(lambda: app.errors(app.phase), what="a write of the application failing on the read-only side")
+        wait_for(lambda: app.failed_codes(app.phase), what="a write of the application failing on the read-only side")
         _write_fails(frm, dbs[0])
         assert frm.sql(f"SELECT COUNT(*) >= 0 FROM {dbs[0]}.app") == [(1,)]  # reads keep working
         # the secondary still applies: the read-only primary keeps serving it
@@ -198,12 +138,12 @@ def _swap_roles(frm: NodeProcess, to: NodeProcess, app: App, dbs: list[str],
         _assert_states(to, dbs, MASTER)
         after_promote()
         read_only = app.phase
-        app.repoint(to, f"primary {to.name}")
+        app.repoint(to.name, f"primary {to.name}")
         # no write to frm can be in flight any more: none can land after UNLOCK and be reverted later
-        assert app.errors(read_only) == {(frm.name, 1290)}
+        assert app.failed_codes(read_only) == {(frm.name, 1290)}
         cur.execute("UNLOCK TABLES")
     _assert_states(frm, dbs, MASTER)  # two masters for a moment: frm took no write since the flush
-    app.wait_acks(to, 20)
+    _wait_acks(app, to, 20)
 
 
 def _follow(replica: NodeProcess, primary: NodeProcess, dbs: list[str]) -> None:
@@ -214,7 +154,7 @@ def _follow(replica: NodeProcess, primary: NodeProcess, dbs: list[str]) -> None:
     _write_fails(replica, dbs[0])
 
 
-def _finish(app: App, primary: NodeProcess, replica: NodeProcess, dbs: list[str], tables: str = "app") -> None:
+def _finish(app: WritingApp, primary: NodeProcess, replica: NodeProcess, dbs: list[str], tables: str = "app") -> None:
     """Both sides agree, every acknowledged write is on the primary, no refused write is."""
     app.pause()
     wait_for(lambda: _same_position(primary, replica, dbs), what="the replica caught up at the end")
@@ -222,9 +162,10 @@ def _finish(app: App, primary: NodeProcess, replica: NodeProcess, dbs: list[str]
     _assert_states(replica, dbs, REPLICA)
     for db in dbs:
         assert _checksums(primary, db, tables) == _checksums(replica, db, tables)
-        ids = {r[0] for r in primary.sql("SELECT id FROM app", db)}
-        assert app.acked[db] <= ids, f"{db}: acknowledged writes lost: {sorted(app.acked[db] - ids)[:10]}"
-        assert ids - {-1} == app.acked[db]
+        ids = {r[0] for r in primary.sql("SELECT seq FROM app", db)}
+        acked = _acked(app, db)
+        assert acked <= ids, f"{db}: acknowledged writes lost: {sorted(acked - ids)[:10]}"
+        assert ids - {-1} == acked
     # writes failed only where the runbooks say: to a node that is down, or to a read-only primary
     for phase, name, code, _ in app.failed:
         assert (phase, code in (2003, 2013)) == (f"{name} down", True) or (phase, code) == (f"read only on {name}", 1290)
@@ -277,7 +218,7 @@ def test_seed_000_failback_eleven_steps(node_factory, tmp_path: Path) -> None:  
 
         # step 4: only what A lacks is shipped; the statement returns once A has B's position at its start
         for db in dbs:
-            before, acked = _lsn(b, db), app.acked_now(db)
+            before, acked = _lsn(b, db), _acked(app, db)
             warnings = _differential(a, b, db)
             assert _lsn(a, db) >= before
             assert _has_all(a, db, acked), f"{db}: REPLICATE returned before A had B's writes"
@@ -293,9 +234,9 @@ def test_seed_000_failback_eleven_steps(node_factory, tmp_path: Path) -> None:  
             assert a.sql("SHOW PIPELINES", db) == [(pipes[db], "Running", "False")]  # not run on a replica
 
         # steps 5 and 6: App1 keeps writing to B; those writes stream to A, which refuses writes itself
-        app.wait_acks(b, 20)
+        _wait_acks(app, b, 20)
         _write_fails(a, "ExampleDB2")
-        app.wait_until_on(a, "step 5's writes reach A")
+        _wait_until_on(app, a, "step 5's writes reach A")
 
         # steps 7 to 10: stop the pipelines, READ ONLY on B (App1's writes to B fail), A catches up and
         # is promoted, its pipelines start with B's state, App1 moves to A, B is unlocked
@@ -317,7 +258,7 @@ def test_seed_000_failback_eleven_steps(node_factory, tmp_path: Path) -> None:  
         _follow(b, a, dbs)
         new_file(3)
         wait_for(lambda: all(_loaded(a, db, 4) for db in dbs), what="A's pipelines load f3")
-        app.wait_acks(a, 20)
+        _wait_acks(app, a, 20)
         _finish(app, a, b, dbs, "app, t")
     for db in dbs:
         assert _loaded(b, db, 4) and _pipeline_files(b, db) == _pipeline_files(a, db)
@@ -335,8 +276,8 @@ def test_blog_scenario_1_primary_down_then_back(node_factory) -> None:  # type: 
         at_restart = _lsn(a, "orders")
         assert _differential(a, b, "orders") == []  # nothing diverged: A had stopped at B's promotion point
         _assert_states(a, dbs, REPLICA)
-        app.wait_acks(b, 20)
-        app.wait_until_on(a, "A streams ChangeSet2")
+        _wait_acks(app, b, 20)
+        _wait_until_on(app, a, "A streams ChangeSet2")
         with a.connect() as c, c.cursor(pymysql.cursors.DictCursor) as cur:
             cur.execute("SHOW REPLICATION STATUS")
             st = cur.fetchall()[0]
@@ -344,7 +285,7 @@ def test_blog_scenario_1_primary_down_then_back(node_factory) -> None:  # type: 
         assert st["Replica_Commits"] == int(st["Replica_CommitLSN"].split(":")[1]) - at_restart > 0
         _swap_roles(b, a, app, dbs)  # 5-6: READ ONLY on DB2, DB1 catches up, is promoted and takes ChangeSet3
         _follow(b, a, dbs)  # 7: DB2 follows DB1 again
-        app.wait_acks(a, 20)
+        _wait_acks(app, a, 20)
         _finish(app, a, b, dbs)
 
 
@@ -352,22 +293,22 @@ def test_blog_scenario_2_rolling_upgrade(node_factory) -> None:  # type: ignore[
     dbs = ["orders"]
     with _running(node_factory, dbs) as (a, b, app):
         b.stop()  # 2: the secondary goes down for its upgrade; ChangeSet1 is written on A
-        app.wait_acks(a, 40)
+        _wait_acks(app, a, 40)
         b.start()  # 3: it remembers it replicates from A and resumes by itself
         _assert_states(b, dbs, REPLICA)
-        app.wait_acks(a, 10)  # 4: ChangeSet2
-        app.wait_until_on(b, "B streams ChangeSet1 after its restart")
+        _wait_acks(app, a, 10)  # 4: ChangeSet2
+        _wait_until_on(app, b, "B streams ChangeSet1 after its restart")
         _write_fails(b, "orders")
         _swap_roles(a, b, app, dbs)  # 5-6: READ ONLY on A until B caught up, B promoted, traffic to B
         a.stop()  # 7: A is down for its upgrade; ChangeSet3 is written on B
-        app.wait_acks(b, 40)
+        _wait_acks(app, b, 40)
         a.start()
         _assert_states(a, dbs, MASTER)
         _follow(a, b, dbs)  # 8-9: A replicates only ChangeSet3
-        app.wait_acks(b, 10)
+        _wait_acks(app, b, 10)
         _swap_roles(b, a, app, dbs)  # 10: A becomes the primary again (scenario 1, steps 5-7)
         _follow(b, a, dbs)
-        app.wait_acks(a, 20)
+        _wait_acks(app, a, 20)
         _finish(app, a, b, dbs)
 
 

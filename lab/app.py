@@ -97,6 +97,12 @@ class WritingApp:
                 with contextlib.suppress(Exception):
                     stale.close()
 
+    def set_phase(self, phase: str) -> None:
+        """Record later writes under ``phase``; returns once the write in flight (still recorded under
+        the previous phase) has finished, so what follows cannot hit a write of the old phase."""
+        with self._busy:
+            self.phase = phase
+
     def pause(self) -> None:
         """Stop writing; returns once no write is in flight."""
         self._paused.set()

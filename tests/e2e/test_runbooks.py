@@ -126,7 +126,7 @@ def _swap_roles(frm: NodeProcess, to: NodeProcess, app: WritingApp, dbs: list[st
     ``to`` catches up and is promoted, the application moves, ``frm`` is unlocked."""
     with frm.connect() as op, op.cursor() as cur:  # the operator's session: the lock is its own
         before_flush()
-        app.phase = f"read only on {frm.name}"
+        app.set_phase(f"read only on {frm.name}")
         cur.execute("FLUSH TABLES WITH READ ONLY")
         wait_for(lambda: app.failed_codes(app.phase), what="a write of the application failing on the read-only side")
         _write_fails(frm, dbs[0])

@@ -138,6 +138,15 @@ def _executable(inner: str) -> str:
     return inner[m.end() :] if int(m.group(0)) <= _VERSION_ID else ""
 
 
+def _after_quoted(sql: str, i: int) -> int:
+    """The index just past the string, quoted identifier or literal that opens at ``sql[i]``."""
+    c, n = sql[i], len(sql)
+    i += 1
+    while i < n and sql[i] != c:
+        i += 2 if sql[i] == "\\" and c != "`" else 1
+    return i + 1
+
+
 def _expand_executable_comments(sql: str) -> str:
     """Inline MySQL's executable comments (`SELECT 1 /*!50000 + 1 */` is `SELECT 1 + 1`) anywhere in
     a statement, outside quotes, as MySQL's lexer does."""
@@ -146,10 +155,7 @@ def _expand_executable_comments(sql: str) -> str:
     while i < n:
         c = sql[i]
         if c in "'\"`":
-            i += 1
-            while i < n and sql[i] != c:
-                i += 2 if sql[i] == "\\" and c != "`" else 1
-            i += 1
+            i = _after_quoted(sql, i)
             continue
         if c == "/" and sql.startswith("/*", i):
             end = sql.find("*/", i + 2)
@@ -190,10 +196,7 @@ def split(sql: str) -> list[str]:
     while i < n:
         c = sql[i]
         if c in "'\"`":
-            i += 1
-            while i < n and sql[i] != c:
-                i += 2 if sql[i] == "\\" and c != "`" else 1
-            i += 1
+            i = _after_quoted(sql, i)
             continue
         if c == "-" and sql.startswith("-- ", i) or c == "#":
             nl = sql.find("\n", i)

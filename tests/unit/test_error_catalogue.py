@@ -103,3 +103,16 @@ def test_errors_and_warnings_carry_plain_int_codes_into_result_rows() -> None:
 
     assert type(errors.SqlError(errors.ER_BAD_DB, "x").code) is int
     assert type(Warning_("Note", errors.ER_BAD_TABLE, "x").code) is int
+
+
+def test_an_explicit_sqlstate_agrees_with_the_catalogue() -> None:
+    disagree = []
+    for path, tree in _modules():
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "SqlError"
+                    and len(node.args) >= 3 and isinstance(node.args[0], ast.Name)
+                    and isinstance(node.args[2], ast.Constant)):
+                code = getattr(errors, node.args[0].id)
+                if node.args[2].value != code.sqlstate:
+                    disagree.append(f"{path}:{node.lineno}: {node.args[0].id} {node.args[2].value} != {code.sqlstate}")
+    assert disagree == []

@@ -37,19 +37,7 @@ from sqlfront.accounts import (
     ShowGrants,
 )
 from sqlfront.errors import (
-    ER_ACCESS_DENIED,
-    ER_CANNOT_USER,
-    ER_CANT_CREATE_USER_WITH_GRANT,
-    ER_DBACCESS_DENIED,
-    ER_ILLEGAL_GRANT_FOR_TABLE,
     ER_NO_DB,
-    ER_NONEXISTING_GRANT,
-    ER_NONEXISTING_TABLE_GRANT,
-    ER_PASSWORD_FORMAT,
-    ER_PASSWORD_NO_MATCH,
-    ER_SPECIFIC_ACCESS_DENIED,
-    ER_TABLEACCESS_DENIED,
-    ER_WRONG_USAGE,
     SqlError,
 )
 
@@ -352,20 +340,65 @@ def host_specificity(pattern: str) -> tuple[int, int, int]:
     return (1, -first_wild, -len(pattern))
 
 
-def _denied_1045(user: str, host: str, password_used: bool) -> SqlError:
-    return SqlError(
-        ER_ACCESS_DENIED,
-        f"Access denied for user {account_name(user, host)} (using password: {'YES' if password_used else 'NO'})",
-        "28000",
-    )
+class AccountError(Exception):
+    """An account statement or a privilege check refused; the message names the account and what to do.
+    Carries no MySQL code: server.errors maps each kind to one."""
 
 
-def _need_privilege(priv: str) -> SqlError:
-    return SqlError(
-        ER_SPECIFIC_ACCESS_DENIED,
-        f"Access denied; you need (at least one of) the {priv} privilege(s) for this operation",
-        "42000",
-    )
+class AccessDenied(AccountError):
+    """The account is unknown, or its password is wrong."""
+
+
+class DatabaseAccessDenied(AccountError):
+    """The account holds no privilege that covers the database."""
+
+
+class TableAccessDenied(AccountError):
+    """The account lacks the privilege on the table."""
+
+
+class PrivilegeNeeded(AccountError):
+    """A global privilege (CREATE USER, SUPER, RELOAD, ...) is needed."""
+
+
+class UserOperationFailed(AccountError):
+    """CREATE USER of an existing account, ALTER / DROP USER of a missing one."""
+
+
+class NoSuchAccount(AccountError):
+    """SET PASSWORD FOR an account that does not exist."""
+
+
+class BadPasswordHash(AccountError):
+    """IDENTIFIED BY PASSWORD / AS with a hash that is not in the plugin's format."""
+
+
+class IllegalGrantLevel(AccountError):
+    """A GRANT / REVOKE level that does not fit the privilege."""
+
+
+class GlobalPrivilegeOnDatabase(AccountError):
+    """A global-only privilege granted on a database."""
+
+
+class GrantCreatesNoUser(AccountError):
+    """GRANT to an account that does not exist (MySQL 8 creates none)."""
+
+
+class NoSuchGrant(AccountError):
+    """REVOKE or SHOW GRANTS of a grant the account does not have."""
+
+
+class NoSuchTableGrant(AccountError):
+    """REVOKE of a table grant that does not exist."""
+
+
+def _access_denied(user: str, host: str, password_used: bool) -> AccessDenied:
+    return AccessDenied(f"Access denied for user {account_name(user, host)} (using password: {'YES' if password_used else 'NO'})")
+
+
+def _need_privilege(priv: str) -> PrivilegeNeeded:
+    return PrivilegeNeeded(f"Access denied; you need (at least one of) the {priv} privilege(s) for this operation")
 
 
 class Accounts:
@@ -432,9 +465,9 @@ class Accounts:
             acc.plugin = plugin
         if auth_string is not None:
             if acc.plugin == NATIVE and auth_string and native_stage2(auth_string) is None:
-                raise SqlError(ER_PASSWORD_FORMAT, "The password hash doesn't have the expected format.", "HY000")
+                raise BadPasswordHash("The password hash doesn't have the expected format.")
             if acc.plugin == CACHING_SHA2 and auth_string and not auth_string.startswith("$A$"):
-                raise SqlError(ER_PASSWORD_FORMAT, "The password hash doesn't have the expected format.", "HY000")
+                raise BadPasswordHash("The password hash doesn't have the expected format.")
             acc.auth_string = auth_string.upper() if acc.plugin == NATIVE else auth_string
             acc.fast_digest = ""
             return
@@ -539,16 +572,10 @@ class Accounts:
             elif privilege in self._privileges(acc, db, table):
                 return
         if table is not None:
-            raise SqlError(
-                ER_TABLEACCESS_DENIED,
-                f"{privilege} command denied to user {account_name(user, host)} for table '{table}'",
-                "42000",
-            )
+            raise TableAccessDenied(f"{privilege} command denied to user {account_name(user, host)} for table '{table}'")
         if db is not None:
             priv_host = acc.host if acc is not None else host
-            raise SqlError(
-                ER_DBACCESS_DENIED, f"Access denied for user {account_name(user, priv_host)} to database '{db}'", "42000"
-            )
+            raise DatabaseAccessDenied(f"Access denied for user {account_name(user, priv_host)} to database '{db}'")
         raise _need_privilege(privilege)
 
     @staticmethod
@@ -597,7 +624,7 @@ class Accounts:
         element being what MySQL's column header shows after "Grants for "."""
         me = self.lookup(current_user, current_host)
         if me is None:
-            raise _denied_1045(current_user, current_host, True)
+            raise _access_denied(current_user, current_host, True)
         if isinstance(cmd, ShowGrants):
             return self._show_grants(cmd, me)
         with self._lock:
@@ -639,7 +666,7 @@ class Accounts:
         if key in accounts:
             if cmd.if_not_exists:
                 return
-            raise SqlError(ER_CANNOT_USER, f"Operation CREATE USER failed for {account_name(*key)}", "HY000")
+            raise UserOperationFailed(f"Operation CREATE USER failed for {account_name(*key)}")
         acc = Account(key[0], key[1], cmd.plugin or self.default_plugin)
         self._set_password(acc, cmd.password, None, cmd.auth_string)
         accounts[key] = acc
@@ -652,7 +679,7 @@ class Accounts:
         if acc is None:
             if cmd.if_exists:
                 return
-            raise SqlError(ER_CANNOT_USER, f"Operation ALTER USER failed for {account_name(*key)}", "HY000")
+            raise UserOperationFailed(f"Operation ALTER USER failed for {account_name(*key)}")
         if cmd.password is not None or cmd.auth_string is not None or cmd.plugin is not None:
             self._set_password(acc, cmd.password, cmd.plugin, cmd.auth_string)
 
@@ -660,19 +687,17 @@ class Accounts:
         missing = [(u, h.lower()) for u, h in cmd.users if (u, h.lower()) not in accounts]
         if missing and not cmd.if_exists:
             names = ",".join(account_name(*k) for k in missing)
-            raise SqlError(ER_CANNOT_USER, f"Operation DROP USER failed for {names}", "HY000")
+            raise UserOperationFailed(f"Operation DROP USER failed for {names}")
         for u, h in cmd.users:
             accounts.pop((u, h.lower()), None)
 
     def _set_password_cmd(self, accounts: dict, cmd: SetPassword, me: Account) -> None:
         key = (me.user, me.host) if cmd.user is None else (cmd.user, (cmd.host or "%").lower())
         if key != (me.user, me.host) and "CREATE USER" not in self._privileges(me, None, None):
-            raise SqlError(
-                ER_DBACCESS_DENIED, f"Access denied for user {account_name(me.user, me.host)} to database 'mysql'", "42000"
-            )
+            raise DatabaseAccessDenied(f"Access denied for user {account_name(me.user, me.host)} to database 'mysql'")
         acc = accounts.get(key)
         if acc is None:
-            raise SqlError(ER_PASSWORD_NO_MATCH, "Can't find any matching row in the user table")
+            raise NoSuchAccount("Can't find any matching row in the user table")
         self._set_password(acc, cmd.password, None)
 
     @staticmethod
@@ -683,11 +708,7 @@ class Accounts:
                 raise SqlError(ER_NO_DB, "No database selected", "3D000")
             db = current_db
         if db == "*" and cmd.table != "*":
-            raise SqlError(
-                ER_ILLEGAL_GRANT_FOR_TABLE,
-                "Illegal GRANT/REVOKE command; please consult the manual to see which privileges can be used",
-                "42000",
-            )
+            raise IllegalGrantLevel("Illegal GRANT/REVOKE command; please consult the manual to see which privileges can be used")
         return db, cmd.table
 
     @staticmethod
@@ -706,13 +727,9 @@ class Accounts:
                 grant_option = True
             elif p not in allowed:
                 if table == "*":
-                    raise SqlError(ER_WRONG_USAGE, "Incorrect usage of DB GRANT and GLOBAL PRIVILEGES", "HY000")
-                raise SqlError(
-                    ER_ILLEGAL_GRANT_FOR_TABLE,
-                    "Illegal GRANT/REVOKE command; please consult the manual to see which privileges "
-                    "can be used",
-                    "42000",
-                )
+                    raise GlobalPrivilegeOnDatabase("Incorrect usage of DB GRANT and GLOBAL PRIVILEGES")
+                raise IllegalGrantLevel("Illegal GRANT/REVOKE command; please consult the manual to see which privileges "
+                    "can be used")
             else:
                 out.add(p)
         return out, grant_option
@@ -727,16 +744,10 @@ class Accounts:
         if ok:
             return
         if db == "*":
-            raise _denied_1045(me.user, current_host, me.has_password)
+            raise _access_denied(me.user, current_host, me.has_password)
         if table == "*":
-            raise SqlError(
-                ER_DBACCESS_DENIED, f"Access denied for user {account_name(me.user, me.host)} to database '{db}'", "42000"
-            )
-        raise SqlError(
-            ER_TABLEACCESS_DENIED,
-            f"GRANT command denied to user {account_name(me.user, current_host)} for table '{table}'",
-            "42000",
-        )
+            raise DatabaseAccessDenied(f"Access denied for user {account_name(me.user, me.host)} to database '{db}'")
+        raise TableAccessDenied(f"GRANT command denied to user {account_name(me.user, current_host)} for table '{table}'")
 
     def _grant(
         self, accounts: dict, cmd: Grant, me: Account, current_host: str, current_db: str | None
@@ -748,7 +759,7 @@ class Accounts:
         acc = accounts.get(key)
         if acc is None:
             if cmd.password is None:
-                raise SqlError(ER_CANT_CREATE_USER_WITH_GRANT, "You are not allowed to create a user with GRANT", "42000")
+                raise GrantCreatesNoUser("You are not allowed to create a user with GRANT")
             self._require_global(me, "CREATE USER")
             acc = Account(key[0], key[1], self.default_plugin)
             accounts[key] = acc
@@ -771,9 +782,7 @@ class Accounts:
         if cmd.all_levels:
             self._require_global(me, "CREATE USER")
             if acc is None:
-                raise SqlError(
-                    ER_NONEXISTING_GRANT, f"There is no such grant defined for user '{key[0]}' on host '{key[1]}'", "42000"
-                )
+                raise NoSuchGrant(f"There is no such grant defined for user '{key[0]}' on host '{key[1]}'")
             acc.grants.clear()
             return
         db, table = self._level(cmd, current_db)
@@ -782,14 +791,8 @@ class Accounts:
         entry = acc.grants.get((db, table)) if acc is not None else None
         if acc is None or (entry is None and db != "*"):
             if table != "*":
-                raise SqlError(
-                    ER_NONEXISTING_TABLE_GRANT,
-                    f"There is no such grant defined for user '{key[0]}' on host '{key[1]}' on table '{table}'",
-                    "42000",
-                )
-            raise SqlError(
-                ER_NONEXISTING_GRANT, f"There is no such grant defined for user '{key[0]}' on host '{key[1]}'", "42000"
-            )
+                raise NoSuchTableGrant(f"There is no such grant defined for user '{key[0]}' on host '{key[1]}' on table '{table}'")
+            raise NoSuchGrant(f"There is no such grant defined for user '{key[0]}' on host '{key[1]}'")
         if entry is None:
             return
         entry.privileges -= privs
@@ -803,16 +806,10 @@ class Accounts:
         if cmd.user is not None:
             key = (cmd.user, (cmd.host or "%").lower())
             if key != (me.user, me.host) and "SELECT" not in self._privileges(me, "mysql", None):
-                raise SqlError(
-                    ER_DBACCESS_DENIED,
-                    f"Access denied for user {account_name(me.user, me.host)} to database 'mysql'",
-                    "42000",
-                )
+                raise DatabaseAccessDenied(f"Access denied for user {account_name(me.user, me.host)} to database 'mysql'")
             acc = self._accounts.get(key)
             if acc is None:
-                raise SqlError(
-                    ER_NONEXISTING_GRANT, f"There is no such grant defined for user '{key[0]}' on host '{key[1]}'", "42000"
-                )
+                raise NoSuchGrant(f"There is no such grant defined for user '{key[0]}' on host '{key[1]}'")
         assert acc is not None
         who = f"{acc.user}@{acc.host}"
         return [(line, who) for line in grant_lines(acc)]

@@ -24,6 +24,7 @@ from mysql_mimic.stream import ConnectionClosed
 from mysql_mimic.types import Capabilities, ColumnType, ServerStatus
 
 from server import variables as sysvars
+from server.accounts import AccountError
 from server.auth import AuthConnectionMixin
 from server.errors import to_sql_error
 from server.protocol import (
@@ -145,9 +146,9 @@ class DrlabConnection(AuthConnectionMixin, Connection):
                 if node.store.get(db) is None:
                     raise SqlError(ER_BAD_DB, f"Unknown database '{db}'")
                 node.accounts.check(user, host, "USAGE", db)
-        except SqlError as e:
-            self._login_refused = e
-            return err_packet(e)
+        except (SqlError, AccountError) as e:
+            self._login_refused = refusal = _as_sql_error(e)
+            return err_packet(refusal)
         return super().ok(**kwargs)
 
     async def _start(self) -> None:
@@ -209,8 +210,8 @@ class DrlabConnection(AuthConnectionMixin, Connection):
             if self.session.database:
                 try:
                     session.use(self.session.database)
-                except SqlError as e:
-                    await self._send(err_packet(e))
+                except (SqlError, AccountError) as e:
+                    await self._send(err_packet(_as_sql_error(e)))
                     return
             await self._commands()
         except asyncio.CancelledError:
@@ -398,7 +399,7 @@ class DrlabConnection(AuthConnectionMixin, Connection):
         if self.session.database:
             try:
                 session.use(self.session.database)
-            except SqlError:
+            except (SqlError, AccountError):
                 pass  # the OK is already sent: the session simply has no current database
 
     def _reset_session(self) -> None:
@@ -553,3 +554,9 @@ def _strip_literals(sql: str) -> str:
         out.append(c)
         i += 1
     return "".join(out)
+
+
+def _as_sql_error(e: SqlError | AccountError) -> SqlError:
+    mapped = to_sql_error(e)
+    assert mapped is not None  # every AccountError kind is in server.errors' table
+    return mapped

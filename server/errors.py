@@ -1,27 +1,52 @@
 """The one table from domain errors to MySQL errors, applied at the wire edge (server.connection).
 
-Domains (read locks, pipelines, write gates; accounts and replication still build ``SqlError``s
-themselves) raise errors that say what went wrong and what to do, with no MySQL code. Only this
-table decides which code, and so which SQLSTATE, a client sees; docs/errors.md documents each.
+Domains (accounts, read locks, pipelines, write gates) raise errors that say what went wrong and
+what to do, with no MySQL code. Only this table decides which code, and so which SQLSTATE, a
+client sees; docs/errors.md documents each. Replication's errors (replication/link.py,
+replication/source.py) still carry codes; ``relayed_code`` is their hook until they join the table.
 """
 
 from __future__ import annotations
 
+from server import accounts as acc
 from server.features import WritesRefused
 from server.locks import NotLockOwner
 from server.pipelines import FilesRefused, NoSuchPipeline, PipelineExists, PipelineStateError
 from sqlfront.errors import (
+    ER_ACCESS_DENIED,
+    ER_CANNOT_USER,
+    ER_CANT_CREATE_USER_WITH_GRANT,
     ER_CONNECT_TO_FOREIGN_DATA_SOURCE,
+    ER_DBACCESS_DENIED,
+    ER_ILLEGAL_GRANT_FOR_TABLE,
+    ER_NONEXISTING_GRANT,
+    ER_NONEXISTING_TABLE_GRANT,
     ER_OPTION_PREVENTS_STATEMENT,
+    ER_PASSWORD_FORMAT,
+    ER_PASSWORD_NO_MATCH,
     ER_SP_ALREADY_EXISTS,
     ER_SP_DOES_NOT_EXIST,
     ER_SPECIFIC_ACCESS_DENIED,
+    ER_TABLEACCESS_DENIED,
     ER_WRONG_ARGUMENTS,
+    ER_WRONG_USAGE,
     ErrorCode,
     SqlError,
 )
 
 CODES: dict[type[Exception], ErrorCode] = {
+    acc.AccessDenied: ER_ACCESS_DENIED,
+    acc.DatabaseAccessDenied: ER_DBACCESS_DENIED,
+    acc.TableAccessDenied: ER_TABLEACCESS_DENIED,
+    acc.PrivilegeNeeded: ER_SPECIFIC_ACCESS_DENIED,
+    acc.UserOperationFailed: ER_CANNOT_USER,
+    acc.NoSuchAccount: ER_PASSWORD_NO_MATCH,
+    acc.BadPasswordHash: ER_PASSWORD_FORMAT,
+    acc.IllegalGrantLevel: ER_ILLEGAL_GRANT_FOR_TABLE,
+    acc.GlobalPrivilegeOnDatabase: ER_WRONG_USAGE,
+    acc.GrantCreatesNoUser: ER_CANT_CREATE_USER_WITH_GRANT,
+    acc.NoSuchGrant: ER_NONEXISTING_GRANT,
+    acc.NoSuchTableGrant: ER_NONEXISTING_TABLE_GRANT,
     WritesRefused: ER_OPTION_PREVENTS_STATEMENT,  # FLUSH TABLES WITH READ ONLY in effect
     NotLockOwner: ER_SPECIFIC_ACCESS_DENIED,
     NoSuchPipeline: ER_SP_DOES_NOT_EXIST,

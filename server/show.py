@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlglot
 
+from server.accounts import AccountError
 from sqlfront import statements as st
 from sqlfront.ddl import Column, TableDef
 from sqlfront.errors import (
@@ -244,7 +245,7 @@ def processlist(node: Node, session: Session, full: bool) -> Sequence[Sequence[A
         if s.user != session.user:
             try:
                 node.accounts.check(session.user, session.host, "PROCESS", None)
-            except SqlError:
+            except AccountError:
                 continue
         info = s.info if full else s.info[:100]
         started = s.stmt_started if s.command != "Sleep" else s.started

@@ -10,6 +10,7 @@ import pytest
 from server.accounts import (
     CACHING_SHA2,
     NATIVE,
+    AccountError,
     Accounts,
     caching_sha2_auth_string,
     caching_sha2_fast_digest,
@@ -20,6 +21,7 @@ from server.accounts import (
     verify_caching_sha2_scramble,
     verify_native_scramble,
 )
+from server.errors import to_sql_error
 from sqlfront.accounts import (
     AlterUser,
     CreateUser,
@@ -298,9 +300,12 @@ def grants(
 
 
 def err(fn, *args, **kw) -> SqlError:
-    with pytest.raises(SqlError) as ei:
+    """The ERR a client would see: account errors pass through server.errors' table, as at the edge."""
+    with pytest.raises((SqlError, AccountError)) as ei:
         fn(*args, **kw)
-    return ei.value
+    mapped = to_sql_error(ei.value)
+    assert mapped is not None
+    return mapped
 
 
 def test_first_start_creates_root() -> None:

@@ -116,3 +116,12 @@ def test_an_explicit_sqlstate_agrees_with_the_catalogue() -> None:
                 if node.args[2].value != code.sqlstate:
                     disagree.append(f"{path}:{node.lineno}: {node.args[0].id} {node.args[2].value} != {code.sqlstate}")
     assert disagree == []
+
+
+def test_every_kind_of_account_error_has_a_code() -> None:
+    from server import accounts
+
+    kinds = [v for v in vars(accounts).values()
+             if isinstance(v, type) and issubclass(v, accounts.AccountError) and v is not accounts.AccountError]
+    assert len(kinds) == 12 and all(k in edge.CODES for k in kinds)
+

@@ -125,3 +125,13 @@ def test_every_kind_of_account_error_has_a_code() -> None:
              if isinstance(v, type) and issubclass(v, accounts.AccountError) and v is not accounts.AccountError]
     assert len(kinds) == 12 and all(k in edge.CODES for k in kinds)
 
+
+def test_docs_give_each_code_the_sqlstate_drlab_sends() -> None:
+    doc = (ROOT / "docs" / "errors.md").read_text()
+    wrong = []
+    for m in re.finditer(r"^\| (\d{4})(?: †)? \| ([^|]+) \|", doc, re.M):
+        name = catalogue().get(int(m.group(1)))
+        sent = getattr(errors, name).sqlstate if name else None
+        if sent is not None and m.group(2).split()[0] != sent:
+            wrong.append(f"{m.group(1)}: docs {m.group(2).strip()}, sent {sent}")
+    assert wrong == []

@@ -25,6 +25,7 @@ from typing import Any
 import pymysql
 
 from sqlfront.replproto import quote_string
+from storage.catalog import DEFAULT_PORT, Role, SourceRef, State
 from storage.database import Database, OutOfOrder
 from storage.history import epoch_at, prefix, shared_point
 from storage.record import CorruptRecord, Record
@@ -72,7 +73,7 @@ class Progress:
 
 
 class Link:
-    def __init__(self, store: Store, name: str, source: dict[str, Any], self_uri: str,
+    def __init__(self, store: Store, name: str, source: SourceRef, self_uri: str,
                  resolve: Callable[[str], str], on_reset: Callable[[Database], None]) -> None:
         self.store = store
         self.name = name
@@ -128,19 +129,18 @@ class Link:
     def _connect(self) -> None:
         src = self.source
         self._close()
-        host = src["host"]
         try:
             self._conn = pymysql.connect(
-                host=self.resolve(host), port=int(src.get("port") or 3306), user=src["user"],
-                password=src.get("password") or "", connect_timeout=5, read_timeout=60, write_timeout=60,
+                host=self.resolve(src.host), port=src.port or DEFAULT_PORT, user=src.user,
+                password=src.password or "", connect_timeout=5, read_timeout=60, write_timeout=60,
                 autocommit=True, charset="utf8mb4",
             )
         except pymysql.err.OperationalError as e:
             code = e.args[0] if e.args else 2003
             msg = e.args[1] if len(e.args) > 1 else str(e)
             if code in (2003, 2005, 2013):
-                raise LinkError(2003, f"Can't connect to the replication source {uri(src)}: {_clean(msg)}") from None
-            raise LinkError(code, f"The replication source {uri(src)} refused the connection: {_clean(msg)}") from None
+                raise LinkError(2003, f"Can't connect to the replication source {src.uri()}: {_clean(msg)}") from None
+            raise LinkError(code, f"The replication source {src.uri()} refused the connection: {_clean(msg)}") from None
 
     def _close(self) -> None:
         if self._conn is not None:
@@ -171,7 +171,7 @@ class Link:
         attempt = 0
         while True:
             try:
-                if self.db.info.state == "provisioning":
+                if self.db.info.state is State.PROVISIONING:
                     target = await self._provision()
                 await self._stream(target)
             except asyncio.CancelledError:
@@ -234,12 +234,11 @@ class Link:
 
     def _unrecoverable(self, reason: str) -> None:
         info = self.db.info
-        info.state, info.details = "unrecoverable", f"replication stopped: {reason}"
-        self.store.save(info)
+        self.store.transition(info, info.role, State.UNRECOVERABLE, f"replication stopped: {reason}")
 
     async def hello(self) -> dict[str, Any]:
         """The source database's identity, state, epoch history and log positions."""
-        name = self.source["db"]
+        name = self.source.db or self.name
         try:
             rows = await self._call(self._query, f"DRLAB REPLICATION HELLO {quote_string(name)}")
         except LinkError as e:
@@ -261,7 +260,7 @@ class Link:
         p.phase = "connecting"
         hello = await self.hello()
         p.connected, p.last_error = True, ""
-        src_name = self.source["db"]
+        src_name = self.source.db or self.name
         p.phase = "snapshot"
         sid, snap_lsn, size = (await self._call(self._query, f"DRLAB REPLICATION SNAPSHOT {quote_string(src_name)}"))[0]
         snap_lsn, size = int(snap_lsn), int(size)
@@ -282,8 +281,8 @@ class Link:
         db = self.db
         info = db.info
         info.epochs = prefix(hello["epochs"], snap_lsn)
-        self.source["db_id"] = hello["id"]
-        info.source = dict(self.source)
+        self.source = self.source.with_id(hello["id"])
+        info.source = self.source
         db = self.store.install_snapshot(db, incoming)
         if db.applied_lsn != snap_lsn:
             raise LinkError(1236, f"The snapshot holds LSN {db.applied_lsn}, not {snap_lsn}")
@@ -296,14 +295,14 @@ class Link:
     async def _stream(self, target: int | None) -> None:
         p = self.progress
         src = self.source
-        src_name = src["db"]
+        src_name = src.db or self.name
         while True:
             db = self.db
             info = db.info
             after = db.applied_lsn
             if target is not None and after >= target:
                 self._caught_up(db)
-            sql = (f"DRLAB REPLICATION FETCH {quote_string(src_name)} ID {int(src.get('db_id', 0))} AFTER {after} "
+            sql = (f"DRLAB REPLICATION FETCH {quote_string(src_name)} ID {src.db_id or 0} AFTER {after} "
                    f"EPOCH {epoch_at(info.epochs, after)} WAIT {FETCH_WAIT_MS} LIMIT {FETCH_LIMIT} "
                    f"HARDENED {p.hardened_lsn} FROM {quote_string(self.self_uri + '/' + self.name)}")
             rows = await self._call(self._query, sql)
@@ -326,9 +325,8 @@ class Link:
     def _caught_up(self, db: Database) -> None:
         """The copy reached its target: it is replicating, and a waiting REPLICATE may return."""
         self.progress.phase = "streaming"
-        if db.info.state == "provisioning":
-            db.info.state = "replicating"
-            self.store.save(db.info)
+        if db.info.state is State.PROVISIONING:
+            self.store.transition(db.info, Role.ASYNC_REPLICA, State.REPLICATING)
         if not self.caught_up.done():
             self.caught_up.set_result(None)
 
@@ -360,14 +358,6 @@ class Link:
     async def _harden_later(self, ticket: int, lsn: int) -> None:
         await self.store.log.wait_durable(ticket)
         self.progress.hardened_lsn = max(self.progress.hardened_lsn, lsn)
-
-
-def uri(source: dict[str, Any]) -> str:
-    """``host:port/db`` of a source, for status output and messages: never the password."""
-    host = source.get("host", "")
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{host}:{source.get('port') or 3306}/{source.get('db') or ''}"
 
 
 def _clean(msg: str) -> str:

@@ -76,7 +76,7 @@ class Source:
         db = self.store.get(name)
         if db is None:
             raise SourceError(1049, f"Unknown database '{name}' on the replication source")
-        if db.info.state in ("provisioning", "unrecoverable"):
+        if not db.info.state.readable:
             raise SourceError(1236, f"Database '{name}' on the source is {db.info.state}; it cannot be replicated now")
         return db
 

@@ -16,10 +16,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoM
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
+from storage.catalog import Role, State
+
 log = logging.getLogger(__name__)
 
-STATES = ("online", "provisioning", "replicating", "replication paused", "unrecoverable", "offline")
-ROLES = ("master", "async replica")
 
 
 class NodeCollector(Collector):
@@ -49,10 +49,10 @@ class NodeCollector(Collector):
         epoch = GaugeMetricFamily("drlab_database_epoch", "The database's current epoch", labels=["database"])
         for name, db in list(node.store.databases.items()):
             info = db.info
-            for s in sorted(set(STATES) | {info.state}):
-                state.add_metric([name, s], 1.0 if s == info.state else 0.0)
-            for r in sorted(set(ROLES) | {info.role}):
-                role.add_metric([name, r], 1.0 if r == info.role else 0.0)
+            for s in State:
+                state.add_metric([name, s.value], 1.0 if s is info.state else 0.0)
+            for r in Role:
+                role.add_metric([name, r.value], 1.0 if r is info.role else 0.0)
             lsn.add_metric([name], float(db.applied_lsn))
             epoch.add_metric([name], float(info.epochs[-1][0] if info.epochs else 0))
         yield from (state, role, lsn, epoch)

@@ -12,7 +12,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from replication.link import Link, LinkError, uri
+from replication.link import Link, LinkError
 from replication.source import Source, SourceError
 from server.errors import relayed_code
 from server.node import Node, check_db_name
@@ -21,16 +21,10 @@ from sqlfront import dr
 from sqlfront import replproto as rp
 from sqlfront import statements as st
 from sqlfront.errors import SqlError
+from storage.catalog import ZERO, Position, Role, SourceRef, State
 from storage.database import Database
 from storage.history import entry_at, next_epoch, prefix, related, shared_point
 from storage.store import HistoryGap
-
-REPLICA = "async replica"
-
-
-def _lsn(epoch: int, lsn: int) -> str:
-    """Positions are shown as ``epoch:lsn`` (SingleStore shows ``LogFileId:ByteOffset``)."""
-    return f"{epoch}:{lsn}"
 
 
 class Replication:
@@ -46,7 +40,7 @@ class Replication:
         """Resume every link that was replicating (or provisioning) when the node stopped."""
         for name in self.node.store.names():
             db = self.node.store.get(name)
-            if db is not None and db.info.role == REPLICA and db.info.state in ("replicating", "provisioning"):
+            if db is not None and db.info.following:
                 self._link(name).start()
 
     async def stop(self) -> None:
@@ -54,11 +48,11 @@ class Replication:
             await link.stop()
         self.links.clear()
 
-    def _link(self, name: str, source: dict[str, Any] | None = None) -> Link:
+    def _link(self, name: str, source: SourceRef | None = None) -> Link:
         if source is None:
             db = self.node.store.get(name)
             assert db is not None and db.info.source is not None
-            source = dict(db.info.source)
+            source = db.info.source
         link = Link(self.node.store, name, source, self.node.address, self._resolve, self._reset)
         self.links[name] = link
         return link
@@ -86,15 +80,13 @@ class Replication:
         await session.implicit_commit()
         node.accounts.check(session.user, session.host, "CREATE", cmd.db)
         await node.pass_write_gates(session, cmd.db)
-        src = cmd.source
-        source = {"user": src.user, "password": src.password or "", "host": src.host, "port": src.port or 3306,
-                  "db": src.db or cmd.db}
+        source = cmd.source.for_database(cmd.db)
         if cmd.differential:
             return await self._differential(session, cmd, source)
         if cmd.db.lower() == "information_schema" or node.store.get(cmd.db) is not None:
             raise SqlError(1007, f"Can't create database '{cmd.db}'; database exists")
         check_db_name(cmd.db)
-        db = node.store.create(cmd.db, state="provisioning", role=REPLICA, source=source,
+        db = node.store.create(cmd.db, state=State.PROVISIONING, role=Role.ASYNC_REPLICA, source=source,
                                durability=cmd.durability or "sync")
         link = self._link(db.info.name)
         link.start(fail_fast=True)
@@ -111,7 +103,7 @@ class Replication:
             raise
         return Outcome(affected=1)
 
-    async def _differential(self, session: Session, cmd: dr.Replicate, source: dict[str, Any]) -> Outcome:
+    async def _differential(self, session: Session, cmd: dr.Replicate, source: SourceRef) -> Outcome:
         """WITH FORCE DIFFERENTIAL: find the last (epoch, LSN) both sides share, revert what the local
         side committed after it (kept in DRLAB_REVERTED_TRANSACTIONS), and stream only the rest."""
         node = self.node
@@ -119,10 +111,11 @@ class Replication:
         if db is None:
             raise SqlError(1049, f"Unknown database '{cmd.db}': REPLICATE ... WITH FORCE DIFFERENTIAL needs the local "
                            "database to exist; without WITH FORCE DIFFERENTIAL, REPLICATE DATABASE creates it")
-        if db.info.role == REPLICA and db.info.state in ("replicating", "provisioning"):
-            raise SqlError(1210, f"Database '{cmd.db}' is already replicating from {uri(db.info.source or {})}; "
+        if db.info.following:
+            assert db.info.source is not None
+            raise SqlError(1210, f"Database '{cmd.db}' is already replicating from {db.info.source.uri()}; "
                            "PAUSE REPLICATING or STOP REPLICATING it first")
-        if db.info.state not in ("online", "replication paused"):
+        if db.info.state not in (State.ONLINE, State.PAUSED, State.ERROR):
             raise SqlError(1210, f"Database '{cmd.db}' is {db.info.state} and cannot replicate differentially")
         link = self._link(cmd.db, source)
         self.links.pop(cmd.db)  # registered below, once the local side has become a replica
@@ -132,33 +125,34 @@ class Replication:
             await link.stop()
             raise SqlError(relayed_code(e.code), f"REPLICATE DATABASE {cmd.db} failed: {e}") from None
         mine = db.info.epochs
-        if hello["role"] != "master" or hello["state"] != "online":
+        if hello["role"] != Role.MASTER or hello["state"] != State.ONLINE:
             await link.stop()
-            raise SqlError(1210, f"The source {uri(source)} is not a primary (role {hello['role']}, state "
+            raise SqlError(1210, f"The source {source.uri()} is not a primary (role {hello['role']}, state "
                            f"'{hello['state']}'); replicate differentially from the database's current primary")
         if not related(mine, hello["epochs"]):
             await link.stop()
-            raise SqlError(1236, f"Database '{cmd.db}' shares no history with {uri(source)}: they were created "
+            raise SqlError(1236, f"Database '{cmd.db}' shares no history with {source.uri()}: they were created "
                            "separately. A differential REPLICATE only works between copies of one database; "
                            f"replicate into a new database instead (REPLICATE DATABASE <new_name> FROM ...)")
         shared = shared_point(mine, db.applied_lsn, hello["epochs"], hello["last"])
         if shared + 1 < hello["first"] and hello["last"] > shared:
             await link.stop()
-            raise SqlError(1236, f"The histories of '{cmd.db}' and {uri(source)} split at LSN {shared} (epoch "
+            raise SqlError(1236, f"The histories of '{cmd.db}' and {source.uri()} split at LSN {shared} (epoch "
                            f"{entry_at(mine, shared)[0]}), but the source keeps its log only from LSN {hello['first']}; "
                            "replicate into a new database instead")
-        source["db_id"] = hello["id"]
+        source = source.with_id(hello["id"])
+        link.source = source
         await node.acquire_writer(db, session)  # no client write may slip in while the roles change
         try:
             info = db.info
-            info.role, info.state, info.source = REPLICA, "replicating", dict(source)
-            info.durability = cmd.durability or info.durability
-            node.store.save(info)
+            before = (info.role, info.state, info.details, info.source)
+            info.source, info.durability = source, cmd.durability or info.durability
+            node.store.transition(info, Role.ASYNC_REPLICA, State.REPLICATING)
             try:
-                db, reverted = node.store.revert_to(db, shared, uri(source))
+                db, reverted = node.store.revert_to(db, shared, source.uri())
             except HistoryGap as e:
-                info.role, info.state = "master", "online"
-                node.store.save(info)
+                info.source = before[3]
+                node.store.transition(info, before[0], before[1], before[2])
                 await link.stop()
                 raise SqlError(1236, f"Cannot revert '{cmd.db}' to LSN {shared}: {e}; replicate into a new database "
                                "instead") from None
@@ -171,7 +165,7 @@ class Replication:
             session.warnings.append(Warning_(
                 "Warning", 1105,
                 f"{len(reverted)} transaction(s) committed on '{cmd.db}' after LSN {shared}, where its history split "
-                f"from {uri(source)}, were reverted; their rows are in information_schema.DRLAB_REVERTED_TRANSACTIONS"))
+                f"from {source.uri()}, were reverted; their rows are in information_schema.DRLAB_REVERTED_TRANSACTIONS"))
         link.progress.phase = "catching up"
         link.progress.records_total = max(hello["last"] - shared, 0)
         self.links[cmd.db] = link
@@ -224,28 +218,28 @@ class Replication:
         await session.implicit_commit()
         db = self._replica(cmd.db)
         self.node.accounts.check(session.user, session.host, "CREATE", cmd.db)
-        if db.info.role != REPLICA:
+        if not db.info.is_replica:
             raise self._not_a_replica(db, "PAUSE REPLICATING")
-        if db.info.state == "provisioning":
+        if db.info.state is State.PROVISIONING:
             raise SqlError(1290, f"Database '{cmd.db}' is still provisioning; wait for REPLICATE DATABASE to finish")
         await self._unlink(cmd.db)
-        db.info.state = "replication paused"
-        self.node.store.save(db.info)
+        self.node.store.transition(db.info, Role.ASYNC_REPLICA, State.PAUSED)
         return Outcome(affected=1)
 
     async def resume(self, session: Session, cmd: dr.ContinueReplicating) -> Outcome:
         await session.implicit_commit()
         db = self._replica(cmd.db)
         self.node.accounts.check(session.user, session.host, "CREATE", cmd.db)
-        if db.info.role != REPLICA:
+        if not db.info.is_replica:
             raise SqlError(1210, f"Database '{cmd.db}' is not a replica (it is a {db.info.role} in state "
                            f"'{db.info.state}'): it cannot resume replicating. A database promoted by STOP "
                            "REPLICATING never follows its old primary again; to make it a replica use "
                            f"REPLICATE DATABASE {cmd.db} WITH FORCE DIFFERENTIAL FROM ...")
-        if db.info.state == "replicating":
+        if db.info.state is State.REPLICATING:
             return Outcome(affected=1)
-        db.info.state = "replicating"
-        self.node.store.save(db.info)
+        if db.info.state not in (State.PAUSED, State.ERROR):
+            raise SqlError(1210, f"Database '{cmd.db}' is {db.info.state} and cannot resume replicating")
+        self.node.store.transition(db.info, Role.ASYNC_REPLICA, State.REPLICATING)
         self._link(cmd.db).start()
         return Outcome(affected=1)
 
@@ -253,18 +247,17 @@ class Replication:
         await session.implicit_commit()
         db = self._replica(cmd.db)
         self.node.accounts.check(session.user, session.host, "CREATE", cmd.db)
-        if db.info.role != REPLICA:
+        if not db.info.is_replica:
             raise self._not_a_replica(db, "STOP REPLICATING")
-        if db.info.state == "provisioning":
+        if db.info.state is State.PROVISIONING:
             raise SqlError(1290, f"Database '{cmd.db}' is still provisioning and has no consistent content to "
                            "promote; wait for REPLICATE DATABASE to finish, or DROP DATABASE it")
         await self._unlink(cmd.db)
         info = db.info
-        info.role, info.state, info.details = "master", "online", ""
         info.epochs.append(next_epoch(info.epochs, db.applied_lsn + 1))
         if info.source is not None:
-            info.source = {k: v for k, v in info.source.items() if k != "password"} | {"promoted": time.time()}
-        self.node.store.save(info)
+            info.source = info.source.without_password()
+        self.node.store.transition(info, Role.MASTER, State.ONLINE)
         self.node.features.promoted(db)
         return Outcome(affected=1)
 
@@ -318,11 +311,11 @@ class Replication:
         store = self.node.store
         for (name, replica_uri), seen in sorted(self.source.replicas.items()):
             db = store.get(name)
-            if db is None or db.info.role == REPLICA:
+            if db is None or db.info.is_replica:
                 continue
             lag = max(db.applied_lsn - seen.applied_lsn, 0)
             out.append({
-                "role": "master", "database": name, "database_id": db.info.id, "is_master": 1,
+                "role": Role.MASTER, "database": name, "database_id": db.info.id, "is_master": 1,
                 "primary_uri": f"{self.node.address}/{name}", "master_uri": None, "master_state": db.info.state,
                 "master_lsn": db.applied_lsn, "master_epoch": db.info.epoch, "master_commits": db.applied_lsn,
                 "connected": seen.connected, "replica_uri": replica_uri,
@@ -336,13 +329,14 @@ class Replication:
             if db is None:
                 continue
             p = link.progress
-            src = db.info.source or {}
+            src = db.info.source
+            assert src is not None
             lag = max(p.source_lsn - db.applied_lsn, 0)
             volume = lag * p.record_bytes / (1 << 20)
             mbps = p.throughput / (1 << 20)
             out.append({
-                "role": REPLICA, "database": name, "database_id": db.info.id, "is_master": 0,
-                "primary_uri": uri(src), "master_uri": uri(src), "master_state": p.source_state or "unknown",
+                "role": Role.ASYNC_REPLICA, "database": name, "database_id": db.info.id, "is_master": 0,
+                "primary_uri": src.uri(), "master_uri": src.uri(), "master_state": p.source_state or "unknown",
                 "master_lsn": p.source_lsn, "master_epoch": p.source_epoch or db.info.epoch,
                 "master_commits": p.source_lsn, "connected": p.connected,
                 "replica_uri": f"{self.node.address}/{name}", "replica_state": db.info.state,
@@ -361,11 +355,11 @@ class Replication:
                 "Replica_CommitLSN", "Replica_HardenedLSN", "Replica_ReplayLSN", "Replica_TailLSN", "Replica_Commits"]
         rows = []
         for r in self._visible_rows(session):
-            m = _lsn(r["master_epoch"], r["master_lsn"])
-            rl = _lsn(r["replica_epoch"], r["replica_lsn"])
-            rows.append((r["role"], r["database"], r["master_uri"], r["master_state"], m, m, "0:0", m,
+            m = str(Position(r["master_epoch"], r["master_lsn"]))
+            rl = str(Position(r["replica_epoch"], r["replica_lsn"]))
+            rows.append((r["role"], r["database"], r["master_uri"], r["master_state"], m, m, str(ZERO), m,
                          r["master_commits"], "yes" if r["connected"] else "no", r["replica_uri"], r["replica_state"],
-                         rl, _lsn(r["replica_epoch"], r["replica_hardened"]), rl, rl, r["replica_commits"]))
+                         rl, str(Position(r["replica_epoch"], r["replica_hardened"])), rl, rl, r["replica_commits"]))
         return Outcome(columns=cols, rows=rows)
 
     def lmv_rows(self, node: Node, session: Session) -> list[tuple[Any, ...]]:

@@ -26,6 +26,7 @@ from sqlfront.errors import (
     SqlError,
     not_supported,
 )
+from storage.catalog import ZERO, Role, State
 from storage.database import quote
 
 if TYPE_CHECKING:
@@ -120,7 +121,9 @@ def show(node: Node, session: Session, cmd: st.Show) -> Outcome:
                     "ConsensusSlaves", "CommittedPosition", "HardenedPosition", "ReplayPosition", "Term",
                     "LastPageTerm", "Memory (MBs)", "Pending IOs"]
             rows = [databases_extended_row(node, n) for n in node.store.names() if _visible(node, session, n)]
-            rows.insert(0, ("information_schema", 0, "master", "online", "0:0", "", 0, 0, 0, "0:0", "0:0", "0:0", 0, 0, 0.0, 0))
+            zero = str(ZERO)
+            rows.insert(0, ("information_schema", 0, Role.MASTER, State.ONLINE, zero, "", 0, 0, 0, zero, zero, zero, 0, 0,
+                            0.0, 0))
             col = "Database"
         else:
             col = "Database" + (f" ({cmd.like})" if cmd.like else "")
@@ -354,7 +357,7 @@ def databases_extended_row(node: Node, name: str) -> tuple[Any, ...]:
     db = node.store.get(name)
     assert db is not None
     info = db.info
-    pos = f"{info.epoch}:{db.applied_lsn}"
+    pos = str(info.position(db.applied_lsn))
     replicas = node.features.replication.replica_count(name)
     details = node.features.replication.details(name)
     return (name, db.applied_lsn, info.role, info.state, pos, details or info.details, replicas, 0, 0, pos, pos, pos,

@@ -10,8 +10,10 @@ escapes behave exactly as in the rest of sqlfront. The replication source
 (`user[:'password']@host[:port][/db]`) is scanned from the raw text instead: sqlglot splits host
 names such as `ClusterA-ma` or `10.0.0.1` into several tokens and treats `@` as a parameter sigil.
 
-The source password never appears in a repr, in `Source.uri()`, or in an error message (design
-invariant 7: passwords never reach status output or logs).
+The source is a `storage.catalog.SourceRef`, the one value type for a replication source (sqlfront
+imports only that pure value type from storage, so the source has one home). Its password never
+appears in a repr, in `SourceRef.uri()`, or in an error message (design invariant 7: passwords
+never reach status output or logs).
 """
 
 from __future__ import annotations
@@ -26,35 +28,10 @@ from sqlglot.errors import TokenError
 from sqlglot.tokens import Token, TokenType
 
 from sqlfront.errors import SqlError, parse_error
-
-DEFAULT_PORT = 3306
+from storage.catalog import SourceRef
 
 # --------------------------------------------------------------------------------------------------
 # Commands
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where a replica pulls from: `user[:'password']@host[:port][/db]`."""
-
-    user: str
-    password: str | None  # None when omitted: the empty password
-    host: str  # a name, IPv4, or IPv6 without the brackets
-    port: int | None  # None when omitted: the caller uses 3306
-    db: str | None  # None when omitted: the caller uses the local database name
-
-    def uri(self, default_db: str) -> str:
-        """`host:port/db` as SHOW REPLICATION STATUS prints it; never the user or the password."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        port = DEFAULT_PORT if self.port is None else self.port
-        return f"{host}:{port}/{self.db if self.db is not None else default_db}"
-
-    def __repr__(self) -> str:
-        password = None if self.password is None else "***"
-        return (
-            f"Source(user={self.user!r}, password={password!r}, host={self.host!r}, "
-            f"port={self.port!r}, db={self.db!r})"
-        )
 
 
 @dataclass(frozen=True)
@@ -62,7 +39,7 @@ class Replicate:
     """Make db a replica of the source database (created, or reused WITH FORCE DIFFERENTIAL)."""
 
     db: str
-    source: Source
+    source: SourceRef
     differential: bool = False  # WITH FORCE DIFFERENTIAL: reuse the shared history, ship the rest
     durability: str | None = None  # 'sync' | 'async' (WITH {SYNC | ASYNC} DURABILITY, 7.0-7.1)
 
@@ -414,7 +391,7 @@ class _SourceScanner:
             raise self.p.error(f"expected {what}, not an empty name", pos)
         return value, end
 
-    def scan(self, pos: int) -> tuple[Source, int]:
+    def scan(self, pos: int) -> tuple[SourceRef, int]:
         pos = self.skip(pos)
         user, pos = self.name(
             pos, _BARE_USER, _QUOTED, "a user name after FROM (user[:'password']@host:port)"
@@ -450,7 +427,7 @@ class _SourceScanner:
         if self.at(pos, "/"):
             what = "the source database name after '/'"
             db, pos = self.name(self.skip(pos + 1), _BARE_IDENT, {TokenType.IDENTIFIER}, what)
-        return Source(user, password, host, port, db), pos
+        return SourceRef(user, password, host, port, db), pos
 
     def host(self, at_sign: int) -> tuple[str, int]:
         """The host after '@': [IPv6], a quoted string, or a bare name / IPv4 address."""

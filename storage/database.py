@@ -13,13 +13,12 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import msgpack
 
-from storage.history import first_epoch
+from storage.catalog import DbInfo
 from storage.logstore import LogStore
 from storage.record import CorruptRecord, Record
 
@@ -43,26 +42,6 @@ def _inverse(op: list) -> list:
 
 class OutOfOrder(Exception):
     """A record whose LSN is not the next one: applying it would break the log's order."""
-
-
-@dataclass
-class DbInfo:
-    """The catalog entry of a database, kept in the log store's metadata."""
-
-    id: int
-    name: str
-    state: str = "online"  # online | provisioning | replicating | replication paused | unrecoverable
-    role: str = "master"  # master | async replica
-    epochs: list[list] = field(default_factory=first_epoch)  # [epoch, first lsn, tag] (storage.history)
-    durability: str = "sync"
-    details: str = ""
-    source: dict[str, Any] | None = None  # replication source (password kept here, never shown)
-    created: float = field(default_factory=time.time)
-    reverting: int | None = None  # a revert to this LSN is under way (finished on restart if cut off)
-
-    @property
-    def epoch(self) -> int:
-        return self.epochs[-1][0]
 
 
 def quote(name: str) -> str:

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import msgpack
 
-from storage.database import ConfigureConnection, Database, DbInfo, NeedsRebuild
+from storage.catalog import DbInfo, Role, State, change
+from storage.database import ConfigureConnection, Database, NeedsRebuild, OutOfOrder
 from storage.logstore import LogStore
-from storage.record import Record
+from storage.record import CorruptRecord, Record
 from storage.retention import Hold, Holds, Settings, crash_point
 
 
@@ -63,10 +64,16 @@ class Store:
             self._adopt_legacy_base(info.id)
             for stale in self._ckpt_dir(info.id).glob("tmp-*"):  # a checkpoint cut off by a crash
                 stale.unlink()
-            db = self._restore_if_behind(self._open(info))
-            self.recovered[info.name] = db.recover()
-            if info.reverting is not None:  # a revert was cut off: finish it
-                db = self._finish_revert(db)
+            db = self._open(info)
+            try:
+                db = self._restore_if_behind(db)
+                self.recovered[info.name] = db.recover()
+                if info.reverting is not None:  # a revert was cut off: finish it
+                    db = self._finish_revert(db)
+            except (CorruptRecord, OutOfOrder, sqlite3.Error) as e:  # invariant 6: only this one is lost
+                self.transition(info, info.role, State.UNRECOVERABLE,
+                                f"recovery stopped at LSN {db.applied_lsn}: {e}; DROP DATABASE it and "
+                                "replicate or restore it again")
             self.databases[info.name] = db
 
     def _path(self, db_id: int) -> Path:
@@ -344,8 +351,14 @@ class Store:
         return out
 
     def save(self, info: DbInfo) -> None:
-        """Persist a catalog entry (state changes, epochs, replication source) durably."""
+        """Persist a catalog entry (epochs, replication source, durability) durably."""
         self.log.meta_put(f"db:{info.name}", json.dumps(asdict(info)).encode())
+
+    def transition(self, info: DbInfo, role: Role, state: State, details: str = "") -> None:
+        """The one way a database's role and state change: checked against the catalog's state
+        machine (``IllegalTransition`` otherwise), then persisted durably."""
+        change(info, role, state, details)
+        self.save(info)
 
     def drop(self, name: str) -> None:
         db = self.databases.pop(name)

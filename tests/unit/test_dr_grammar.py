@@ -9,12 +9,12 @@ from sqlfront.dr import (
     FlushTables,
     PauseReplicating,
     Replicate,
-    Source,
     StopReplicating,
     UnlockTables,
     parse_dr,
 )
 from sqlfront.errors import SqlError
+from storage.catalog import SourceRef
 
 
 def src(
@@ -23,8 +23,8 @@ def src(
     host: str = "h",
     port: int | None = None,
     db: str | None = None,
-) -> Source:
-    return Source(user, password, host, port, db)
+) -> SourceRef:
+    return SourceRef(user, password, host, port, db)
 
 
 # -- well-formed ------------------------------------------------------------------------------------
@@ -273,7 +273,7 @@ URI_CASES = [
 
 
 @pytest.mark.parametrize(("source", "uri"), URI_CASES)
-def test_uri(source: Source, uri: str) -> None:
+def test_uri(source: SourceRef, uri: str) -> None:
     assert source.uri("local") == uri
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from storage.database import Database, DbInfo, OutOfOrder
+from storage.catalog import DbInfo, Role, SourceRef, State
+from storage.database import Database, OutOfOrder
 from storage.logstore import LogStore
 from storage.record import CorruptRecord, Record
 from storage.store import Store
@@ -461,10 +462,10 @@ def test_store_create_save_reopen_recovers_catalog_and_content(tmp_path: Path) -
         create_table(app)
         insert(app, "a", "b")
         create_table(other)
-        app.info.state = "replication paused"
-        app.info.role = "async replica"
+        app.info.role, app.info.state = Role.ASYNC_REPLICA, State.REPLICATING  # as a REPLICATE creates it
+        store.transition(app.info, Role.ASYNC_REPLICA, State.PAUSED)
         app.info.epochs.append([2, 4])
-        app.info.source = {"host": "127.0.0.1", "port": 3307}
+        app.info.source = SourceRef("repl", "pw", "127.0.0.1", 3307, "app", 7)
         store.save(app.info)
         epochs = [list(e) for e in app.info.epochs]
         checksum = app.checksum("t")
@@ -475,7 +476,7 @@ def test_store_create_save_reopen_recovers_catalog_and_content(tmp_path: Path) -
         assert app.info.id == 1 and app.info.durability == "async"
         assert (app.info.state, app.info.role) == ("replication paused", "async replica")
         assert app.info.epochs == epochs and epochs[-1][:2] == [2, 4] and app.info.epoch == 2
-        assert app.info.source == {"host": "127.0.0.1", "port": 3307}
+        assert app.info.source == SourceRef("repl", "pw", "127.0.0.1", 3307, "app", 7)
         assert app.applied_lsn == 2
         assert rows(app) == [(1, "a"), (2, "b")]
         assert app.checksum("t") == checksum

@@ -1,7 +1,7 @@
 """The replica side of a DR link: provision a database from its source, then stream its log.
 
 The link is a MySQL client of the source (invariant 7): it sends the statements of
-``sqlfront.replproto`` over pymysql on a thread of its own, so a long poll never blocks the node's
+``replication.protocol`` over pymysql on a thread of its own, so a long poll never blocks the node's
 event loop. Records are stored in the local log first, then applied in order with their LSN
 (invariants 1, 2, 6); the SQLite state and the log so always agree after a crash, and a restarted
 node resumes from its applied position by itself.
@@ -24,7 +24,8 @@ from typing import Any
 
 import pymysql
 
-from sqlfront.replproto import quote_string
+from replication.errors import HistoryMismatch, LinkError, ReplicationError, Stopped
+from replication.protocol import quote_string
 from storage.catalog import DEFAULT_PORT, Role, SourceRef, State
 from storage.database import Database, OutOfOrder
 from storage.history import epoch_at, prefix, shared_point
@@ -38,14 +39,6 @@ FETCH_LIMIT = 2000
 BACKOFF = (0.1, 0.2, 0.5, 1.0, 2.0)
 # errors from the source that retrying cannot fix while nothing changes: reported, retried slowly
 FATAL_CODES = {1044, 1045, 1049, 1142, 1227, 1236}
-
-
-class LinkError(Exception):
-    """A failure a REPLICATE statement reports: ``code`` is the MySQL error to send."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass
@@ -120,7 +113,7 @@ class Link:
         self._worker.submit(self._close)
         self._worker.submit(None)
         self.progress.connected = False
-        self._fail(LinkError(1317, "Replication was stopped before the copy caught up"))
+        self._fail(Stopped("Replication was stopped before the copy caught up"))
 
     # -- the source connection ---------------------------------------------------------------------
     async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -176,21 +169,22 @@ class Link:
                 await self._stream(target)
             except asyncio.CancelledError:
                 raise
-            except (LinkError, CorruptRecord, OutOfOrder) as e:
-                code = getattr(e, "code", 1236)
+            except (ReplicationError, CorruptRecord, OutOfOrder) as e:
                 self.progress.connected = False
                 self.progress.last_error = str(e)
                 if isinstance(e, CorruptRecord | OutOfOrder):
                     self._unrecoverable(str(e))
-                    self._fail(LinkError(1236, f"Replication stopped: {e}"))
+                    self._fail(HistoryMismatch(f"Replication stopped: {e}"))
                     return
-                if code == 1236 and not fail_fast and await self._fell_behind():
+                if (isinstance(e, LinkError) and e.remote_code == 1236 and not fail_fast
+                        and await self._fell_behind()):
                     continue
                 if fail_fast and not self.caught_up.done():
-                    self._fail(e if isinstance(e, LinkError) else LinkError(code, str(e)))
+                    self._fail(e)
                     return
                 log.warning("link %s: %s", self.name, e)
-                delay = BACKOFF[min(attempt, len(BACKOFF) - 1)] * (5 if code in FATAL_CODES else 1)
+                slow = not isinstance(e, LinkError) or e.remote_code in FATAL_CODES
+                delay = BACKOFF[min(attempt, len(BACKOFF) - 1)] * (5 if slow else 1)
                 attempt += 1
                 await asyncio.sleep(delay)
                 continue
@@ -198,7 +192,7 @@ class Link:
                 log.exception("link %s failed", self.name)
                 self.progress.last_error = f"internal error: {e}"
                 if fail_fast and not self.caught_up.done():
-                    self._fail(LinkError(1105, f"Replication failed: {e}"))
+                    self._fail(ReplicationError(f"Replication failed: {e}"))
                     return
                 await asyncio.sleep(2.0)
             attempt = 0
@@ -208,14 +202,14 @@ class Link:
         histories agree: then the copy becomes ``provisioning`` again and the link copies a fresh
         snapshot (nothing is lost: a replica holds only what its source has)."""
         db = self.db
-        if db.info.state != "replicating":
+        if db.info.state is not State.REPLICATING:
             return False
         try:
             hello = await self.hello()
         except LinkError:
             return False
         mine = db.info.epochs
-        if (hello["id"] != self.source.get("db_id") or db.applied_lsn + 1 >= hello["first"]
+        if (hello["id"] != self.source.db_id or db.applied_lsn + 1 >= hello["first"]
                 or shared_point(mine, db.applied_lsn, hello["epochs"], hello["last"]) != db.applied_lsn):
             return False
         why = (f"the source no longer keeps the log after LSN {db.applied_lsn}, which this copy needed next "
@@ -223,11 +217,11 @@ class Link:
                "information_schema.DRLAB_RETENTION_HOLDS)")
         log.warning("link %s: %s; re-provisioning from a fresh snapshot", self.name, why)
         self.progress.reprovisioned = f"re-provisioned from a fresh snapshot at {time.strftime('%H:%M:%S')}: {why}"
-        db.info.state, db.info.details = "provisioning", f"re-provisioning from a fresh snapshot: {why}"
-        self.store.save(db.info)
+        self.store.transition(db.info, Role.ASYNC_REPLICA, State.PROVISIONING,
+                              f"re-provisioning from a fresh snapshot: {why}")
         return True
 
-    def _fail(self, e: LinkError) -> None:
+    def _fail(self, e: ReplicationError) -> None:
         if not self.caught_up.done():
             self.caught_up.set_exception(e)
             self.caught_up.exception()  # retrieved: nobody may be waiting any more
@@ -242,8 +236,8 @@ class Link:
         try:
             rows = await self._call(self._query, f"DRLAB REPLICATION HELLO {quote_string(name)}")
         except LinkError as e:
-            if e.code in (1044, 1142, 1227):
-                raise LinkError(e.code, f"The source user needs the REPLICATION privilege on '{name}' "
+            if e.remote_code in (1044, 1142, 1227):
+                raise LinkError(e.remote_code, f"The source user needs the REPLICATION privilege on '{name}' "
                                 f"(GRANT REPLICATION ON {name}.* TO ...): {e}") from None
             raise
         db_id, state, role, epochs, first, last, _ = rows[0]
@@ -273,7 +267,7 @@ class Link:
                 rows = await self._call(self._query, f"DRLAB REPLICATION CHUNK {quote_string(sid)} OFFSET {p.bytes_copied}")
                 data = rows[0][0] if rows else b""
                 if not data:
-                    raise LinkError(1236, "The source's snapshot ended early; provisioning will restart")
+                    raise HistoryMismatch("The source's snapshot ended early; provisioning will restart")
                 f.write(data)
                 p.bytes_copied += len(data)
             f.flush()
@@ -285,7 +279,7 @@ class Link:
         info.source = self.source
         db = self.store.install_snapshot(db, incoming)
         if db.applied_lsn != snap_lsn:
-            raise LinkError(1236, f"The snapshot holds LSN {db.applied_lsn}, not {snap_lsn}")
+            raise HistoryMismatch(f"The snapshot holds LSN {db.applied_lsn}, not {snap_lsn}")
         db.info.details = ""
         self.store.save(db.info)
         self.on_reset(db)

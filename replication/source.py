@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from replication.errors import HistoryMismatch, UnknownDatabase
 from storage.database import Database
 from storage.history import epoch_at
 from storage.store import Store
@@ -26,14 +27,6 @@ SNAPSHOT_TTL = 3600.0
 SNAPSHOT_HOLD_TTL = 60.0
 SNAPSHOT_HOLD = "provisioning snapshot "
 REPLICA_HOLD = "replica "
-
-
-class SourceError(Exception):
-    """A request the source refuses; ``code`` is the MySQL error the replica will see."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass
@@ -75,9 +68,9 @@ class Source:
     def _database(self, name: str) -> Database:
         db = self.store.get(name)
         if db is None:
-            raise SourceError(1049, f"Unknown database '{name}' on the replication source")
+            raise UnknownDatabase(f"Unknown database '{name}' on the replication source")
         if not db.info.state.readable:
-            raise SourceError(1236, f"Database '{name}' on the source is {db.info.state}; it cannot be replicated now")
+            raise HistoryMismatch(f"Database '{name}' on the source is {db.info.state}; it cannot be replicated now")
         return db
 
     def hello(self, name: str) -> list[Any]:
@@ -107,13 +100,13 @@ class Source:
         """The database a snapshot copies (reading it needs the REPLICATION privilege on it)."""
         entry = self._snapshots.get(sid)
         if entry is None:
-            raise SourceError(1236, "Unknown or expired snapshot; restart provisioning")
+            raise HistoryMismatch("Unknown or expired snapshot; restart provisioning")
         return entry[3]
 
     def chunk(self, sid: str, offset: int) -> bytes:
         entry = self._snapshots.get(sid)
         if entry is None:
-            raise SourceError(1236, "Unknown or expired snapshot; restart provisioning")
+            raise HistoryMismatch("Unknown or expired snapshot; restart provisioning")
         path, size, _, name = entry
         db = self.store.get(name)
         if db is not None:
@@ -151,7 +144,7 @@ class Source:
         db = self._database(name)
         info = db.info
         if info.id != db_id:
-            raise SourceError(1236, f"Database '{name}' on the source was dropped and recreated since this "
+            raise HistoryMismatch(f"Database '{name}' on the source was dropped and recreated since this "
                               "replica was provisioned; replicate it again into a new database")
         seen = self.replicas.setdefault((name, replica), ReplicaSeen(name, replica))
         seen.applied_lsn, seen.hardened_lsn, seen.epoch = after, hardened, epoch
@@ -159,12 +152,12 @@ class Source:
         seen.active += 1
         try:
             if after > db.applied_lsn or (after > 0 and epoch_at(info.epochs, after) != epoch):
-                raise SourceError(1236, f"The replica's history diverges from the source's at LSN {after} "
+                raise HistoryMismatch(f"The replica's history diverges from the source's at LSN {after} "
                                   f"(epoch {epoch}); use REPLICATE DATABASE ... WITH FORCE DIFFERENTIAL")
             owner = f"{REPLICA_HOLD}{replica or 'at an unknown address'}"
             if after + 1 < self.retained_from(db):
                 self.store.holds.release(info.id, owner)
-                raise SourceError(1236, f"The source no longer keeps the log after LSN {after} (it keeps the log "
+                raise HistoryMismatch(f"The source no longer keeps the log after LSN {after} (it keeps the log "
                                   "after its oldest kept checkpoint and what retention holds need, see "
                                   "information_schema.DRLAB_RETENTION_HOLDS); the replica must be re-provisioned "
                                   "from a fresh snapshot")
@@ -182,7 +175,7 @@ class Source:
                     await self.store.log.flush()
                     records = list(self.store.log.records(info.id, after, limit))
                     if not records or records[0][0] != after + 1:
-                        raise SourceError(1236, f"The source's log has no record after LSN {after}; "
+                        raise HistoryMismatch(f"The source's log has no record after LSN {after}; "
                                           "replicate the database again into a new database")
                     return records, db
                 left = deadline - time.monotonic()

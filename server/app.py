@@ -13,7 +13,7 @@ from pathlib import Path
 import mysql_mimic.server
 from mysql_mimic import MysqlServer
 
-from server import aggregators, locks, pipelines, replication, retention
+from server import aggregators, dr, locks, pipelines, retention
 from server.auth import DrlabIdentityProvider
 from server.connection import CAPABILITIES, DrlabConnection, _MimicSession
 from server.metrics import MetricsService
@@ -52,7 +52,7 @@ async def serve(node: Node, host: str, port: int, tls: ssl.SSLContext | None) ->
 def install_features(node: Node) -> None:
     """Register every feature beside plain SQL on ``node`` (before it serves). Replication comes
     first: its parsers see the internal replication statements before any other grammar."""
-    replication.install(node)
+    dr.install(node)
     aggregators.install(node)
     locks.install(node)
     pipelines.install(node)

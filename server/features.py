@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from replication.manager import LinkStatus
     from server.node import Node
     from server.session import Outcome, Session
     from sqlfront import statements as st
@@ -56,8 +57,8 @@ class ReplicationStatus(Protocol):
     def details(self, name: str) -> str:
         """The Details column of SHOW DATABASES EXTENDED for ``name`` ('' when there is nothing to say)."""
 
-    def status_rows(self) -> Iterable[dict[str, Any]]:
-        """One row per end of a replication link on this node (SHOW REPLICATION STATUS's rows)."""
+    def status(self) -> Iterable[LinkStatus]:
+        """One entry per end of a replication link on this node (SHOW REPLICATION STATUS's rows)."""
 
 
 class _NoReplication:
@@ -69,7 +70,7 @@ class _NoReplication:
     def details(self, name: str) -> str:
         return ""
 
-    def status_rows(self) -> Iterable[dict[str, Any]]:
+    def status(self) -> Iterable[LinkStatus]:
         return ()
 
 

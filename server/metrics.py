@@ -63,19 +63,15 @@ class NodeCollector(Collector):
         lag_s = GaugeMetricFamily("drlab_replication_lag_seconds", "Seconds the replica is behind its source",
                                   labels=labels)
         try:
-            rows = list(node.features.replication.status_rows())
+            rows = list(node.features.replication.status())
         except Exception:  # noqa: BLE001 - a scrape reports what it can
-            log.exception("replication status_rows failed during a scrape")
+            log.exception("replication status failed during a scrape")
             rows = []
         for row in rows:
-            name = str(row.get("database_name") or row.get("database") or "")
-            side = str(row.get("role") or "")
-            peer = row.get("replica_uri") if side == "master" else row.get("master_uri")
-            values = [name, side, str(peer or "")]
-            if row.get("lsn_lag") is not None:
-                lag_lsn.add_metric(values, float(row["lsn_lag"]))
-            if row.get("lag_seconds") is not None:
-                lag_s.add_metric(values, float(row["lag_seconds"]))
+            peer = row.replica_uri if row.side is Role.MASTER else row.primary_uri
+            values = [row.database, row.side.value, peer]
+            lag_lsn.add_metric(values, float(row.lsn_lag))
+            lag_s.add_metric(values, float(row.lag_seconds))
         yield from (lag_lsn, lag_s)
 
 

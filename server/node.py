@@ -340,7 +340,7 @@ class Node:
         self.features.committed(db, lsn)
 
     def check_readable(self, db: Database) -> None:
-        if not db.info.state.readable:
+        if db.info.state in ("provisioning", "recovering", "unrecoverable"):
             raise SqlError(
                 ER_OPTION_PREVENTS_STATEMENT,
                 f"Database '{db.info.name}' is in state '{db.info.state}' and cannot be read"
@@ -349,7 +349,7 @@ class Node:
 
     def check_writable(self, session: Session, db: Database) -> None:
         info = db.info
-        if not info.writable:
+        if info.state != "online" or info.role != "master":
             raise SqlError(
                 ER_OPTION_PREVENTS_STATEMENT,
                 f"Database '{info.name}' is read-only: it is {'an' if info.role[0] in 'aeiou' else 'a'} {info.role} "

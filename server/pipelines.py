@@ -236,7 +236,7 @@ class Pipelines:
 
     # -- stored state --------------------------------------------------------------------------------
     def _query(self, db: Database, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        if not db.info.state.readable:
+        if db.info.state in ("provisioning", "recovering", "unrecoverable"):
             return []
         try:
             return db.reader.execute(sql, tuple(params)).fetchall()
@@ -750,7 +750,7 @@ def _batch_row(dbn: str, pname: str, bid: int, state: str, start: float | None, 
 
 
 def _active(db: Database) -> bool:
-    return db.info.writable
+    return db.info.role == "master" and db.info.state == "online"
 
 
 VIEWS: dict[str, list[str]] = {

@@ -2,4 +2,6 @@
 pipeline grammars), MySQL -> SQLite lowering, MySQL functions, and the error catalogue
 (``sqlfront.errors``: every MySQL code drlab sends).
 
-May import: none of our packages. Does no I/O: no sockets, files or threads of its own."""
+May import: of our packages only ``storage.catalog``'s pure value types (``SourceRef``: the DR
+parser builds the one value a replication source is). Does no I/O: no sockets, files or threads
+of its own."""

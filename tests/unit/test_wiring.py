@@ -45,7 +45,7 @@ def test_the_composition_root_registers_the_typed_converters() -> None:
 
 def test_a_registry_without_replication_reports_no_replicas() -> None:
     f = Features()
-    assert (f.replication.replica_count("db"), f.replication.details("db"), list(f.replication.status_rows())) \
+    assert (f.replication.replica_count("db"), f.replication.details("db"), list(f.replication.status())) \
         == (0, "", [])
 
 

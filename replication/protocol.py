@@ -1,7 +1,10 @@
-"""The statements a replica sends its source over the MySQL protocol (DESIGN.md invariant 7).
+"""The statements a replica sends its source over the MySQL protocol (invariant 7): their grammar,
+and how the replica builds them.
 
 They are ordinary text queries, authenticated like any client's and requiring the REPLICATION
-privilege on the source database, so a replication link needs nothing but the source's SQL port:
+privilege on the source database, so a replication link needs nothing but the source's SQL port.
+The node's composition root registers ``parse_replication`` with sqlfront's parse entry at start-up
+(``MalformedStatement`` becomes a 1064 there), so neither package imports the other:
 
 - ``DRLAB REPLICATION HELLO 'db'``: one row describing the source database (id, state, role,
   epoch history, retained and durable log positions).
@@ -20,7 +23,9 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from sqlfront.errors import SqlError
+
+class MalformedStatement(ValueError):
+    """A DRLAB REPLICATION statement that does not parse (the parse entry answers 1064)."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,7 @@ def parse_replication(text: str) -> Hello | Snapshot | Chunk | Fetch | None:
         return None
     m = _HEAD.match(text)
     if not m:
-        raise SqlError(1064, "Malformed DRLAB REPLICATION statement: expected DRLAB REPLICATION <verb> '<name>'")
+        raise MalformedStatement("Malformed DRLAB REPLICATION statement: expected DRLAB REPLICATION <verb> '<name>'")
     verb, name = m.group(1).lower(), _unquote(m.group(2))
     options: dict[str, int | str] = {}
     pos = m.end()
@@ -83,7 +88,7 @@ def parse_replication(text: str) -> Hello | Snapshot | Chunk | Fetch | None:
     while pos < len(rest):
         o = _OPTION.match(rest, pos)
         if not o:
-            raise SqlError(1064, f"Malformed DRLAB REPLICATION statement near {rest[pos:pos + 40]!r}")
+            raise MalformedStatement(f"Malformed DRLAB REPLICATION statement near {rest[pos:pos + 40]!r}")
         if o.group(1):
             options[o.group(1).lower()] = int(o.group(2))
         else:
@@ -97,10 +102,10 @@ def parse_replication(text: str) -> Hello | Snapshot | Chunk | Fetch | None:
         return Chunk(name, int(options.get("offset", 0)))
     if verb == "fetch":
         if "id" not in options or "after" not in options or "epoch" not in options:
-            raise SqlError(1064, "DRLAB REPLICATION FETCH needs ID, AFTER and EPOCH")
+            raise MalformedStatement("DRLAB REPLICATION FETCH needs ID, AFTER and EPOCH")
         return Fetch(
             name, int(options["id"]), int(options["after"]), int(options["epoch"]),
             wait_ms=min(int(options.get("wait", 0)), 30000), limit=max(1, min(int(options.get("limit", 1000)), 10000)),
             hardened=int(options.get("hardened", 0)), replica=str(options.get("from", "")),
         )
-    raise SqlError(1064, f"Unknown DRLAB REPLICATION verb '{verb}': expected HELLO, SNAPSHOT, CHUNK or FETCH")
+    raise MalformedStatement(f"Unknown DRLAB REPLICATION verb '{verb}': expected HELLO, SNAPSHOT, CHUNK or FETCH")

@@ -2,9 +2,12 @@
 
 The link is a MySQL client of the source (invariant 7): it sends the statements of
 ``replication.protocol`` over pymysql on a thread of its own, so a long poll never blocks the node's
-event loop. Records are stored in the local log first, then applied in order with their LSN
-(invariants 1, 2, 6); the SQLite state and the log so always agree after a crash, and a restarted
-node resumes from its applied position by itself.
+event loop. Every new connection first proves that the source's history (its tagged epochs) contains
+this copy's; every batch is checked to follow (LSN by LSN, epoch by epoch) before it is written to the
+local log, then applied in order with its LSN (invariants 1, 2, 4, 6); the SQLite state and the log so
+always agree after a crash, and a restarted node resumes from its applied position by itself. A source
+that is not the database this copy copies stops the link (state ``error``, Details say why) instead of
+mixing two histories. The phases and states are described in replication/DESIGN.md.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import logging
 import os
 import queue
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +32,7 @@ from replication.errors import HistoryMismatch, LinkError, ReplicationError, Sto
 from replication.protocol import quote_string
 from storage.catalog import DEFAULT_PORT, Role, SourceRef, State
 from storage.database import Database, OutOfOrder
-from storage.history import epoch_at, prefix, shared_point
+from storage.history import HistoryDiverged, check_follows, epoch_at, prefix, shared_point
 from storage.record import CorruptRecord, Record
 from storage.store import Store
 
@@ -78,6 +82,9 @@ class Link:
         self.caught_up: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._worker = _Worker(f"link-{name}")
         self._conn: pymysql.connections.Connection | None = None
+        self._hello_conn: pymysql.connections.Connection | None = None  # the connection the last HELLO used
+        self._verified_conn: pymysql.connections.Connection | None = None  # whose history was checked
+        self._source_epochs: list[list] = []  # the source's history, as of the last HELLO
         self._task: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -143,6 +150,18 @@ class Link:
                 pass
             self._conn = None
 
+    def _hello_query(self, sql: str) -> list[tuple[Any, ...]]:
+        rows = self._query(sql)
+        self._hello_conn = self._conn
+        return rows
+
+    def _verified_query(self, sql: str) -> list[tuple[Any, ...]]:
+        """A query on the connection whose source history was checked; never (re)connects, since a
+        new connection may reach another database at the same address."""
+        if self._conn is None or self._conn is not self._verified_conn:
+            raise LinkError(2013, "The connection to the source was renewed; checking its history again")
+        return self._query(sql)
+
     def _query(self, sql: str) -> list[tuple[Any, ...]]:
         if self._conn is None:
             self._connect()
@@ -169,6 +188,13 @@ class Link:
                 await self._stream(target)
             except asyncio.CancelledError:
                 raise
+            except HistoryDiverged as e:
+                if self.db.info.state is State.PROVISIONING:  # nothing of ours to keep: provision afresh
+                    self.progress.last_error = str(e)
+                    await asyncio.sleep(BACKOFF[-1])
+                    continue
+                self._diverged(e)
+                return
             except (ReplicationError, CorruptRecord, OutOfOrder) as e:
                 self.progress.connected = False
                 self.progress.last_error = str(e)
@@ -228,13 +254,35 @@ class Link:
 
     def _unrecoverable(self, reason: str) -> None:
         info = self.db.info
+        self.progress.phase = "stopped"
         self.store.transition(info, info.role, State.UNRECOVERABLE, f"replication stopped: {reason}")
+
+    def _diverged(self, e: HistoryDiverged) -> None:
+        """The source is not the database this copy copies: stop, keep what was applied, say why."""
+        src, name = self.source.uri(), self.name
+        reason = (f"history diverged: the source {src} is not the database this replica copies ({e}); nothing "
+                  f"from it was applied. Run REPLICATE DATABASE {name} WITH FORCE DIFFERENTIAL FROM ... to make "
+                  f"it follow that source, or DROP DATABASE {name} and REPLICATE DATABASE it again")
+        log.error("link %s: %s", name, reason)
+        p = self.progress
+        p.phase, p.connected, p.last_error = "stopped", False, reason
+        self.store.transition(self.db.info, Role.ASYNC_REPLICA, State.ERROR, reason)
+        self._worker.submit(self._close)
+        self._fail(HistoryMismatch(reason))
+
+    async def _verify(self) -> dict[str, Any]:
+        """HELLO on a (new) connection and check the source's history contains this copy's."""
+        hello = await self.hello()
+        db = self.db
+        check_follows(db.info.epochs, db.applied_lsn, hello["epochs"], hello["last"])
+        self._verified_conn = self._hello_conn
+        return hello
 
     async def hello(self) -> dict[str, Any]:
         """The source database's identity, state, epoch history and log positions."""
         name = self.source.db or self.name
         try:
-            rows = await self._call(self._query, f"DRLAB REPLICATION HELLO {quote_string(name)}")
+            rows = await self._call(self._hello_query, f"DRLAB REPLICATION HELLO {quote_string(name)}")
         except LinkError as e:
             if e.remote_code in (1044, 1142, 1227):
                 raise LinkError(e.remote_code, f"The source user needs the REPLICATION privilege on '{name}' "
@@ -243,6 +291,7 @@ class Link:
         db_id, state, role, epochs, first, last, _ = rows[0]
         hello = {"id": int(db_id), "state": state, "role": role, "epochs": json.loads(epochs),
                  "first": int(first), "last": int(last)}
+        self._source_epochs = hello["epochs"]
         p = self.progress
         p.source_lsn, p.source_epoch, p.source_state = hello["last"], int(hello["epochs"][-1][0]), state
         p.connected, p.last_error = True, ""
@@ -282,6 +331,7 @@ class Link:
             raise HistoryMismatch(f"The snapshot holds LSN {db.applied_lsn}, not {snap_lsn}")
         db.info.details = ""
         self.store.save(db.info)
+        self._verified_conn = self._hello_conn  # the copy is the source's own: its history is this one
         self.on_reset(db)
         p.phase, p.hardened_lsn = "catching up", snap_lsn
         return hello["last"]
@@ -296,19 +346,18 @@ class Link:
             after = db.applied_lsn
             if target is not None and after >= target:
                 self._caught_up(db)
+            if self._conn is None or self._conn is not self._verified_conn:
+                await self._verify()
             sql = (f"DRLAB REPLICATION FETCH {quote_string(src_name)} ID {src.db_id or 0} AFTER {after} "
                    f"EPOCH {epoch_at(info.epochs, after)} WAIT {FETCH_WAIT_MS} LIMIT {FETCH_LIMIT} "
                    f"HARDENED {p.hardened_lsn} FROM {quote_string(self.self_uri + '/' + self.name)}")
-            rows = await self._call(self._query, sql)
+            rows = await self._call(self._verified_query, sql)
             p.connected, p.last_error = True, ""
             if rows:
                 p.source_lsn, p.source_epoch, p.source_state = int(rows[0][2]), int(rows[0][3]), rows[0][4]
             records = [(int(r[0]), r[1]) for r in rows if r[0] is not None]
             if records:
-                if await self._apply(db, records):  # the source started a new epoch: learn its tag
-                    hello = await self.hello()
-                    db.info.epochs = prefix(hello["epochs"], db.applied_lsn)
-                    self.store.save(db.info)
+                await self._apply(db, records)
             if target is None:
                 target = p.source_lsn
             if db.applied_lsn >= p.source_lsn:
@@ -324,17 +373,41 @@ class Link:
         if not self.caught_up.done():
             self.caught_up.set_result(None)
 
-    async def _apply(self, db: Database, records: list[tuple[int, bytes]]) -> bool:
-        """Log first, then apply in one SQLite transaction; then harden per the durability.
-        Returns whether a record began an epoch this copy's history does not hold yet."""
-        started = time.perf_counter()
+    async def _check(self, db: Database, records: list[tuple[int, bytes]]) -> list[Record]:
+        """Decode a batch and check it follows this copy, before anything is written: each record's
+        LSN is the next one, and its epoch is the one the source's history has at that LSN (a batch
+        that starts a new epoch makes the link learn the source's history again, and check that it
+        still contains this copy's)."""
         decoded = [Record.decode(data) for _, data in records]
+        expected = db.applied_lsn + 1
+        for (lsn, _), rec in zip(records, decoded, strict=True):
+            if lsn != expected or rec.lsn != lsn:
+                raise OutOfOrder(f"the source sent record {rec.lsn} (keyed {lsn}) where LSN {expected} was due")
+            expected += 1
+        if any(rec.epoch != epoch_at(self._source_epochs, rec.lsn) for rec in decoded):
+            await self._verify()  # the source promoted since the last HELLO: learn its new epochs
+            for rec in decoded:
+                if rec.epoch != epoch_at(self._source_epochs, rec.lsn):
+                    raise HistoryDiverged(f"its record at LSN {rec.lsn} belongs to epoch {rec.epoch}, which its "
+                                          "own history does not place there")
+        return decoded
+
+    async def _apply(self, db: Database, records: list[tuple[int, bytes]]) -> None:
+        """Check, then log first, then apply in one SQLite transaction; then harden per the durability."""
+        started = time.perf_counter()
+        decoded = await self._check(db, records)
         ticket = self.store.log.append(db.info.id, records)
         self.progress.received_lsn = records[-1][0]
-        db.apply_records(decoded)
-        self.progress.apply_delay = (time.time() - decoded[-1].ts, time.time())
+        try:
+            db.apply_records(decoded)
+        except sqlite3.Error as e:  # a record that follows but does not apply: this copy is broken
+            self.store.log.truncate_after(db.info.id, db.applied_lsn)
+            raise OutOfOrder(f"record {decoded[0].lsn}..{decoded[-1].lsn} does not apply: {e}") from None
         info = db.info
-        new_epoch = any(r.epoch > info.epoch for r in decoded)
+        if decoded[-1].epoch != info.epoch:  # the copy entered the source's newer epoch
+            info.epochs = prefix(self._source_epochs, db.applied_lsn)
+            self.store.save(info)
+        self.progress.apply_delay = (time.time() - decoded[-1].ts, time.time())
         p = self.progress
         size = sum(len(d) for _, d in records)
         p.records_copied += len(records)
@@ -347,7 +420,6 @@ class Link:
             p.hardened_lsn = lsn
         else:
             asyncio.get_running_loop().create_task(self._harden_later(ticket, lsn))
-        return new_epoch
 
     async def _harden_later(self, ticket: int, lsn: int) -> None:
         await self.store.log.wait_durable(ticket)

@@ -179,6 +179,7 @@ class Manager:
         if db.info.state not in (State.ONLINE, State.PAUSED, State.ERROR):
             raise WrongState(f"Database '{name}' is {db.info.state} and cannot replicate differentially")
         source = source.for_database(name)
+        await self._unlink(name)  # the stopped link of a replica in state error
         link = self._link(name, source)
         self.links.pop(name)  # registered below, once the local side has become a replica
         try:
@@ -231,7 +232,8 @@ class Manager:
             await link.caught_up
         except ReplicationError as e:
             await self._unlink(name)
-            self._link(name).start()  # the database is a replica now: keep trying in the background
+            if db.info.following:  # a replica now: keep trying in the background (not after an error)
+                self._link(name).start()
             message = (f"REPLICATE DATABASE {name} WITH FORCE DIFFERENTIAL reverted to LSN {shared} but could not "
                        f"catch up yet: {e}; it keeps retrying (see SHOW REPLICATION STATUS)")
             if isinstance(e, LinkError):
@@ -270,6 +272,7 @@ class Manager:
             return
         if db.info.state not in (State.PAUSED, State.ERROR):
             raise WrongState(f"Database '{name}' is {db.info.state} and cannot resume replicating")
+        await self._unlink(name)  # the stopped link of a replica in state error
         self.store.transition(db.info, Role.ASYNC_REPLICA, State.REPLICATING)
         self._link(name).start()
 

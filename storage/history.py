@@ -63,3 +63,22 @@ def shared_point(a: list[list], a_last: int, b: list[list], b_last: int) -> int:
 def prefix(history: list[list], lsn: int) -> list[list]:
     """The entries of ``history`` that began at or before ``lsn`` (at least the first)."""
     return [list(e) for e in history if e[1] <= max(lsn, 1)] or [list(history[0])]
+
+
+class HistoryDiverged(Exception):
+    """A copy's history is not a prefix of its source's: the source is another database, or the two
+    were promoted separately, or the source lost records this copy has."""
+
+
+def check_follows(mine: list[list], mine_last: int, theirs: list[list], their_last: int) -> None:
+    """Raise ``HistoryDiverged`` unless the source history ``theirs`` (at ``their_last``) contains
+    this copy's history ``mine`` up to ``mine_last``: compares the entries' tags, not epoch numbers."""
+    if not related(mine, theirs):
+        raise HistoryDiverged("it was created separately: its history does not begin with this copy's")
+    shared = shared_point(mine, mine_last, theirs, their_last)
+    if shared >= mine_last:
+        return
+    if shared == their_last:
+        raise HistoryDiverged(f"it holds only up to LSN {their_last} of the history this copy has up to LSN {mine_last}")
+    raise HistoryDiverged(f"the histories split after LSN {shared} (this copy is in epoch {entry_at(mine, mine_last)[0]}, "
+                          f"the source in epoch {entry_at(theirs, their_last)[0]} since LSN {entry_at(theirs, their_last)[1]})")

@@ -30,7 +30,7 @@ import pymysql
 
 from replication.errors import HistoryMismatch, LinkError, ReplicationError, Stopped
 from replication.protocol import quote_string
-from storage.catalog import DEFAULT_PORT, Role, SourceRef, State
+from storage.catalog import DEFAULT_PORT, DbInfo, Role, SourceRef, State
 from storage.database import Database, OutOfOrder
 from storage.history import HistoryDiverged, check_follows, epoch_at, prefix, shared_point
 from storage.record import CorruptRecord, Record
@@ -43,6 +43,7 @@ FETCH_LIMIT = 2000
 BACKOFF = (0.1, 0.2, 0.5, 1.0, 2.0)
 # errors from the source that retrying cannot fix while nothing changes: reported, retried slowly
 FATAL_CODES = {1044, 1045, 1049, 1142, 1227, 1236}
+SEEN_SAVE_S = 5.0  # how often the source's last known position is persisted while streaming
 
 
 @dataclass
@@ -67,6 +68,20 @@ class Progress:
     record_bytes: float = 200.0  # average record size, smoothed
     apply_delay: tuple[float, float] = (0.0, 0.0)  # (seconds from commit to apply, when) of the last batch
     reprovisioned: str = ""  # why and when the copy was last re-provisioned (it fell behind the source's log)
+    contact_at: float = 0.0  # when the source last answered (0: never, as far as this copy knows)
+
+    @classmethod
+    def remembered(cls, info: DbInfo) -> Progress:
+        """What is known of a link that is not running: the source's last position, persisted."""
+        p = cls(phase="stopped")
+        if info.source_seen:
+            epoch, lsn, at = info.source_seen
+            p.source_epoch, p.source_lsn, p.contact_at = int(epoch), int(lsn), at
+        return p
+
+    @property
+    def last_contact_s(self) -> float | None:
+        return time.time() - self.contact_at if self.contact_at else None
 
 
 class Link:
@@ -78,7 +93,9 @@ class Link:
         self.self_uri = self_uri
         self.resolve = resolve
         self.on_reset = on_reset
-        self.progress = Progress()
+        self.progress = Progress.remembered(self.db.info)
+        self.progress.phase = "connecting"
+        self._seen_saved = self.progress.contact_at
         self.caught_up: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._worker = _Worker(f"link-{name}")
         self._conn: pymysql.connections.Connection | None = None
@@ -120,7 +137,21 @@ class Link:
         self._worker.submit(self._close)
         self._worker.submit(None)
         self.progress.connected = False
+        self._remember_source(force=True)
         self._fail(Stopped("Replication was stopped before the copy caught up"))
+
+    def _remember_source(self, force: bool = False) -> None:
+        """Persist the source's last known position (every few seconds, and when the link stops),
+        so a restarted node reports its lag against it, and how old it is."""
+        p = self.progress
+        if p.contact_at <= self._seen_saved or (not force and p.contact_at - self._seen_saved < SEEN_SAVE_S):
+            return
+        db = self.store.get(self.name)
+        if db is None or not db.info.is_replica:  # dropped, or a differential REPLICATE refused
+            return
+        db.info.source_seen = [p.source_epoch, p.source_lsn, p.contact_at]
+        self.store.save(db.info)
+        self._seen_saved = p.contact_at
 
     # -- the source connection ---------------------------------------------------------------------
     async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -294,7 +325,7 @@ class Link:
         self._source_epochs = hello["epochs"]
         p = self.progress
         p.source_lsn, p.source_epoch, p.source_state = hello["last"], int(hello["epochs"][-1][0]), state
-        p.connected, p.last_error = True, ""
+        p.connected, p.last_error, p.contact_at = True, "", time.time()
         return hello
 
     async def _provision(self) -> int:
@@ -352,9 +383,10 @@ class Link:
                    f"EPOCH {epoch_at(info.epochs, after)} WAIT {FETCH_WAIT_MS} LIMIT {FETCH_LIMIT} "
                    f"HARDENED {p.hardened_lsn} FROM {quote_string(self.self_uri + '/' + self.name)}")
             rows = await self._call(self._verified_query, sql)
-            p.connected, p.last_error = True, ""
+            p.connected, p.last_error, p.contact_at = True, "", time.time()
             if rows:
                 p.source_lsn, p.source_epoch, p.source_state = int(rows[0][2]), int(rows[0][3]), rows[0][4]
+            self._remember_source()
             records = [(int(r[0]), r[1]) for r in rows if r[0] is not None]
             if records:
                 await self._apply(db, records)

@@ -78,8 +78,9 @@ class LinkStatus:
     replica_epoch: int
     replica_commits: int
     connected: bool
-    lsn_lag: int
+    lsn_lag: int  # on a replica: behind the last position the source was known to have
     lag_seconds: float
+    last_contact_s: float | None  # seconds since the other side was last heard from (None: never)
     volume_lag_mb: float = 0.0
     throughput_mbps: float = 0.0
     catchup_s: float = 0.0
@@ -353,14 +354,23 @@ class Manager:
                 master_epoch=db.info.epoch, replica_state="replicating" if seen.connected else "disconnected",
                 replica_lsn=seen.applied_lsn, replica_hardened=seen.hardened_lsn, replica_epoch=seen.epoch,
                 replica_commits=seen.applied_lsn, connected=seen.connected, lsn_lag=lag,
-                lag_seconds=0.0 if lag == 0 else round(time.time() - seen.last_seen, 3))
+                lag_seconds=0.0 if lag == 0 else round(time.time() - seen.last_seen, 3),
+                last_contact_s=0.0 if seen.active else round(time.time() - seen.last_seen, 3))
 
     def _replica_side(self) -> Iterator[LinkStatus]:
-        for name, link in sorted(self.links.items()):
+        """Every running link, and the replicas whose link stopped on an error (with what was last
+        known of their source): a broken link must show, not vanish."""
+        for name in self.store.names():
             db = self.store.get(name)
-            if db is None or db.info.source is None:
+            link = self.links.get(name)
+            if db is None or db.info.source is None or (link is None and db.info.state is not State.ERROR):
                 continue
-            p = link.progress
+            if link is not None:
+                p = link.progress
+            else:
+                p = Progress.remembered(db.info)
+                p.hardened_lsn = db.applied_lsn  # what a stopped link applied is on disk
+            contact = p.last_contact_s
             lag = max(p.source_lsn - db.applied_lsn, 0)
             volume = lag * p.record_bytes / (1 << 20)
             mbps = p.throughput / (1 << 20)
@@ -371,6 +381,7 @@ class Manager:
                 replica_lsn=db.applied_lsn, replica_hardened=p.hardened_lsn, replica_epoch=db.info.epoch,
                 replica_commits=p.applied_commits, connected=p.connected, lsn_lag=lag,
                 lag_seconds=round(_lag_seconds(lag, p), 3), volume_lag_mb=round(volume, 6),
+                last_contact_s=None if contact is None else round(contact, 3),
                 throughput_mbps=round(mbps, 3), catchup_s=round(volume / mbps, 3) if mbps > 0 and lag else 0.0)
 
     def reverted(self) -> list[Reverted]:

@@ -113,7 +113,8 @@ class DrStatements:
             master_uri = None if r.side is Role.MASTER else r.primary_uri
             rows.append((r.side, r.database, master_uri, r.master_state, m, m, str(ZERO), m, r.master_lsn,
                          "yes" if r.connected else "no", r.replica_uri, r.replica_state, rl,
-                         str(Position(r.replica_epoch, r.replica_hardened)), rl, rl, r.replica_commits))
+                         str(Position(r.replica_epoch, r.replica_hardened)), rl, rl, r.replica_commits,
+                         r.last_contact_s))
         return Outcome(columns=STATUS_COLUMNS, rows=rows)
 
     def lmv_rows(self, node: Node, session: Session) -> list[tuple[Any, ...]]:
@@ -150,10 +151,11 @@ class DrStatements:
 
 STATUS_COLUMNS = ["Role", "Database", "Master_URI", "Master_State", "Master_CommitLSN", "Master_HardenedLSN",
                   "Master_ReplayLSN", "Master_TailLSN", "Master_Commits", "Connected", "Replica_URI", "Replica_State",
-                  "Replica_CommitLSN", "Replica_HardenedLSN", "Replica_ReplayLSN", "Replica_TailLSN", "Replica_Commits"]
+                  "Replica_CommitLSN", "Replica_HardenedLSN", "Replica_ReplayLSN", "Replica_TailLSN", "Replica_Commits",
+                  "Last_Contact_Seconds"]  # drlab's own: how old the other side's position is
 LMV_COLUMNS = ["is_dr", "is_sync", "is_master", "database_name", "database_id", "primary_uri", "secondary_uri",
                "primary_state", "secondary_state", "lsn_lag", "volume_lag_mb", "replication_throughput_mbps",
-               "estimated_catcup_time_s", "lag_seconds"]
+               "estimated_catcup_time_s", "lag_seconds", "connected", "last_contact_s"]  # the last three: drlab's
 REVERTED_COLUMNS = ["DATABASE_NAME", "LSN", "EPOCH", "COMMITTED_AT", "REVERTED_AT", "SOURCE_URI", "TABLE_NAME",
                     "OPERATION", "ROW_BEFORE", "ROW_AFTER"]
 MV_COLUMNS = [c for c in LMV_COLUMNS if c not in ("is_master", "database_id")]
@@ -161,7 +163,8 @@ MV_COLUMNS = [c for c in LMV_COLUMNS if c not in ("is_master", "database_id")]
 
 def _lmv(r: LinkStatus) -> tuple[Any, ...]:
     return (1, 0, int(r.side is Role.MASTER), r.database, r.database_id, r.primary_uri, r.replica_uri,
-            r.master_state, r.replica_state, r.lsn_lag, r.volume_lag_mb, r.throughput_mbps, r.catchup_s, r.lag_seconds)
+            r.master_state, r.replica_state, r.lsn_lag, r.volume_lag_mb, r.throughput_mbps, r.catchup_s, r.lag_seconds,
+            int(r.connected), r.last_contact_s)
 
 
 def _time(ts: float) -> str:

@@ -58,10 +58,16 @@ class NodeCollector(Collector):
         yield from (state, role, lsn, epoch)
 
         labels = ["database", "role", "peer"]  # role: this node's side of the link; peer: the other side
-        lag_lsn = GaugeMetricFamily("drlab_replication_lag_lsn", "Log records the replica is behind its source",
+        lag_lsn = GaugeMetricFamily("drlab_replication_lag_lsn",
+                                    "Log records the replica is behind the last position its source was known to have",
                                     labels=labels)
         lag_s = GaugeMetricFamily("drlab_replication_lag_seconds", "Seconds the replica is behind its source",
                                   labels=labels)
+        connected = GaugeMetricFamily("drlab_replication_connected",
+                                      "1 while the link's other side answers, 0 while it cannot be reached", labels=labels)
+        contact = GaugeMetricFamily("drlab_replication_last_contact_seconds",
+                                    "Seconds since the link's other side last answered (the age of the lag's basis)",
+                                    labels=labels)
         try:
             rows = list(node.features.replication.status())
         except Exception:  # noqa: BLE001 - a scrape reports what it can
@@ -72,7 +78,10 @@ class NodeCollector(Collector):
             values = [row.database, row.side.value, peer]
             lag_lsn.add_metric(values, float(row.lsn_lag))
             lag_s.add_metric(values, float(row.lag_seconds))
-        yield from (lag_lsn, lag_s)
+            connected.add_metric(values, 1.0 if row.connected else 0.0)
+            if row.last_contact_s is not None:
+                contact.add_metric(values, row.last_contact_s)
+        yield from (lag_lsn, lag_s, connected, contact)
 
 
 class MetricsService:

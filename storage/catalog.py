@@ -151,6 +151,7 @@ class DbInfo:
     source: SourceRef | None = None  # replication source (password kept here, never shown)
     created: float = field(default_factory=time.time)
     reverting: int | None = None  # a revert to this LSN is under way (finished on restart if cut off)
+    source_seen: list[float] | None = None  # [epoch, lsn, unix time]: the source's position last learned
 
     def __post_init__(self) -> None:  # loaded from JSON: plain strings and dicts
         self.state, self.role = State(self.state), Role(self.role)

@@ -44,6 +44,8 @@ BACKOFF = (0.1, 0.2, 0.5, 1.0, 2.0)
 # errors from the source that retrying cannot fix while nothing changes: reported, retried slowly
 FATAL_CODES = {1044, 1045, 1049, 1142, 1227, 1236}
 SEEN_SAVE_S = 5.0  # how often the source's last known position is persisted while streaming
+CONNECT_TIMEOUT = 5  # seconds to reach the source and log in (a SIGSTOPped source fails after this)
+READ_TIMEOUT = 60  # seconds one request may take once logged in (a big snapshot takes a while)
 
 
 @dataclass
@@ -161,10 +163,10 @@ class Link:
         src = self.source
         self._close()
         try:
-            self._conn = pymysql.connect(
+            self._conn = _SourceConnection(
                 host=self.resolve(src.host), port=src.port or DEFAULT_PORT, user=src.user,
-                password=src.password or "", connect_timeout=5, read_timeout=60, write_timeout=60,
-                autocommit=True, charset="utf8mb4",
+                password=src.password or "", connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
+                write_timeout=READ_TIMEOUT, autocommit=True, charset="utf8mb4",
             )
         except pymysql.err.OperationalError as e:
             code = e.args[0] if e.args else 2003
@@ -456,6 +458,21 @@ class Link:
     async def _harden_later(self, ticket: int, lsn: int) -> None:
         await self.store.log.wait_durable(ticket)
         self.progress.hardened_lsn = max(self.progress.hardened_lsn, lsn)
+
+
+class _SourceConnection(pymysql.connections.Connection):
+    """pymysql waits for the server's greeting and the login's answer with the read timeout (60 s,
+    for long requests); a source that accepts TCP but never answers (SIGSTOP, a hung process) must
+    fail after the connect timeout instead. pymysql re-applies ``_read_timeout`` on every read, so
+    swapping it for the handshake is enough."""
+
+    def connect(self, sock: socket.socket | None = None) -> None:
+        wanted = self._read_timeout
+        self._read_timeout = CONNECT_TIMEOUT
+        try:
+            super().connect(sock)
+        finally:
+            self._read_timeout = wanted
 
 
 def _clean(msg: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import ssl
 import sys
@@ -63,6 +64,7 @@ def run_node(data: str, host: str, port: int, name: str, root_password: str, tls
              tls_key: str | None, log_level: str, host_map: dict[str, str] | None = None,
              metrics_port: int | None = None, secure_file_priv: str | None = None) -> int:
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    os.umask(0o077)  # the data directory's files are the node user's alone (they hold source passwords)
     tls = None
     if tls_cert and tls_key:
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -34,7 +34,7 @@ class LogStore:
     def __init__(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
         self.env = lmdb.open(
-            str(path), map_size=MAP_SIZE, max_dbs=4, sync=False, metasync=False, readahead=False
+            str(path), map_size=MAP_SIZE, max_dbs=4, sync=False, metasync=False, readahead=False, mode=0o600
         )
         self._log = self.env.open_db(b"log")
         self._meta = self.env.open_db(b"meta")

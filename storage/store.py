@@ -49,6 +49,7 @@ class Store:
         self.dir = data_dir
         self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / "db").mkdir(exist_ok=True)
+        _make_private(self.dir)
         self.log = LogStore(self.dir / "log")
         self.configure = configure
         self.settings = Settings()
@@ -408,6 +409,21 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _make_private(data_dir: Path) -> None:
+    """Only the node's user may read the data directory: it holds every database and, in the
+    catalog, the passwords of replication sources. Tightens a directory made before this rule; new
+    files are private through the node's umask (server.app)."""
+    os.chmod(data_dir, 0o700)
+    for root, dirs, files in os.walk(data_dir):
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o700)
+        for name in files:
+            path = os.path.join(root, name)
+            mode = os.stat(path).st_mode
+            if mode & 0o077:
+                os.chmod(path, mode & 0o700)
 
 
 def _remove(path: Path, keep_main: bool = False) -> None:

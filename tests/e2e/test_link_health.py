@@ -4,12 +4,15 @@ to have; and a source that never answers fails a REPLICATE after the connect tim
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import threading
 import time
 import urllib.request
 
 import pymysql
+import pytest
 
 from lab.harness import NodeProcess, free_port, wait_for
 
@@ -114,3 +117,33 @@ def test_a_replica_cut_off_from_a_source_that_is_ahead_reports_lag_and_disconnec
     assert g["drlab_replication_connected"] == 0.0
     assert g["drlab_replication_lag_lsn"] == 10.0
     assert g["drlab_replication_last_contact_seconds"] >= 1.0
+
+
+def test_replicate_from_a_stopped_source_fails_after_the_connect_timeout(node_factory) -> None:  # type: ignore[no-untyped-def]
+    a, b = node_factory("a").start(), node_factory("b").start()
+    a.sql("CREATE DATABASE app")
+    assert a.proc is not None
+    os.kill(a.proc.pid, signal.SIGSTOP)  # accepts TCP connections (the kernel does) but never greets
+    try:
+        started = time.monotonic()
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            b.sql(f"REPLICATE DATABASE app FROM root@127.0.0.1:{a.port}")
+        took = time.monotonic() - started
+    finally:
+        os.kill(a.proc.pid, signal.SIGCONT)
+    assert e.value.args[0] == 1429 and "timed out" in e.value.args[1], e.value.args
+    assert took < 15, took  # the 5 s connect timeout, not the 60 s read timeout
+    assert b.sql("SHOW DATABASES") == [("information_schema",)]  # nothing left behind
+
+
+def test_data_directory_is_private_to_the_nodes_user(node_factory) -> None:  # type: ignore[no-untyped-def]
+    a, b = node_factory("a").start(), node_factory("b").start()
+    a.sql("CREATE DATABASE app")
+    b.sql(f"REPLICATE DATABASE app FROM root:''@127.0.0.1:{a.port}")
+    for n in (a, b):
+        for root, dirs, files in os.walk(n.data):
+            for d in dirs:
+                assert os.stat(os.path.join(root, d)).st_mode & 0o777 == 0o700, os.path.join(root, d)
+            for f in files:
+                assert os.stat(os.path.join(root, f)).st_mode & 0o077 == 0, os.path.join(root, f)
+        assert os.stat(n.data).st_mode & 0o777 == 0o700

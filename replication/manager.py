@@ -351,7 +351,7 @@ class Manager:
             yield LinkStatus(
                 side=Role.MASTER, database=name, database_id=db.info.id, primary_uri=f"{self.host.address}/{name}",
                 replica_uri=replica_uri, master_state=db.info.state, master_lsn=db.applied_lsn,
-                master_epoch=db.info.epoch, replica_state="replicating" if seen.connected else "disconnected",
+                master_epoch=db.info.epoch, replica_state=State.REPLICATING if seen.connected else "disconnected",
                 replica_lsn=seen.applied_lsn, replica_hardened=seen.hardened_lsn, replica_epoch=seen.epoch,
                 replica_commits=seen.applied_lsn, connected=seen.connected, lsn_lag=lag,
                 lag_seconds=0.0 if lag == 0 else round(time.time() - seen.last_seen, 3),

@@ -466,6 +466,8 @@ class _SourceConnection(pymysql.connections.Connection):
     fail after the connect timeout instead. pymysql re-applies ``_read_timeout`` on every read, so
     swapping it for the handshake is enough."""
 
+    _read_timeout: float | None
+
     def connect(self, sock: socket.socket | None = None) -> None:
         wanted = self._read_timeout
         self._read_timeout = CONNECT_TIMEOUT

@@ -310,7 +310,7 @@ class Manager:
         records, db = await self.source.fetch(request.db, request.db_id, request.after, request.epoch,
                                               request.wait_ms, request.limit, request.hardened, request.replica)
         tail = (db.applied_lsn, db.info.epoch, db.info.state)
-        rows = [(lsn, data, *tail) for lsn, data in records] or [(None, None, *tail)]
+        rows: list[tuple[Any, ...]] = [(lsn, data, *tail) for lsn, data in records] or [(None, None, *tail)]
         return ["lsn", "data", "source_lsn", "source_epoch", "source_state"], rows
 
     # -- status ------------------------------------------------------------------------------------

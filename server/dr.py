@@ -7,6 +7,7 @@ errors in server/errors.py's table, at the wire edge.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -117,20 +118,20 @@ class DrStatements:
                          r.last_contact_s))
         return Outcome(columns=STATUS_COLUMNS, rows=rows)
 
-    def lmv_rows(self, node: Node, session: Session) -> list[tuple[Any, ...]]:
+    def lmv_rows(self, node: Node, session: Session) -> list[Sequence[Any]]:
         return [_lmv(r) for r in self._visible(session)]
 
-    def mv_rows(self, node: Node, session: Session) -> list[tuple[Any, ...]]:
+    def mv_rows(self, node: Node, session: Session) -> list[Sequence[Any]]:
         return [(r[0], r[1], r[3], *r[5:]) for r in self.lmv_rows(node, session)]
 
-    def reverted_rows(self, node: Node, session: Session) -> list[tuple[Any, ...]]:
+    def reverted_rows(self, node: Node, session: Session) -> list[Sequence[Any]]:
         """DRLAB_REVERTED_TRANSACTIONS, as much of it as the session may read: a row change needs
         SELECT on its table, a DDL row SELECT on its database (or globally): the rows are the
         tables' data, so the view shows what SELECT on the tables would."""
         def may_read(db: str, table: str | None) -> bool:
             return node.accounts.has_privilege(session.user, session.host, "SELECT", db, table)
 
-        rows = []
+        rows: list[Sequence[Any]] = []
         for item in self.manager.reverted():
             rec, name, at, source = item.record, item.database, item.reverted_at, item.source_uri
             ddl = [op[1] for op in rec.ops if op[0] == "sql"]

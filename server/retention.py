@@ -19,6 +19,7 @@ from server.node import Node
 from server.session import Outcome, Session
 from sqlfront.errors import ER_BAD_DB, ER_OPTION_PREVENTS_STATEMENT, SqlError
 from sqlfront.retention import SnapshotDatabase, parse_snapshot
+from storage.catalog import State
 from storage.database import Database
 from storage.history import epoch_at
 
@@ -27,7 +28,7 @@ log = logging.getLogger("drlab.retention")
 POLL = 0.2  # seconds between checks of the log written since each database's newest checkpoint
 FULL_PASS = 2.0  # seconds between passes that also truncate what released or lapsed holds freed
 SAVE_HOLDS = 10.0  # seconds between writes of the holds' renewed positions to disk
-_SKIP = ("provisioning", "unrecoverable")
+_SKIP = (State.PROVISIONING, State.UNRECOVERABLE)
 
 HOLDS_COLUMNS = ["DATABASE_NAME", "HOLD", "REASON", "POSITION", "KEEPS", "SINCE_TIME", "RENEWED_AT", "EXPIRES_AT",
                  "PINNED_LOG_RECORDS", "PINNED_LOG_BYTES"]

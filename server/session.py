@@ -424,7 +424,7 @@ class Session:
         until COMMIT; with one writer per database that is the database's writer, taken here and
         held until the transaction ends, and the read then sees the transaction's own state. A
         replica has no client writers, so its locking reads need no lock."""
-        if self.txn_db is db or db.info.role != "master":
+        if self.txn_db is db or db.info.is_replica:
             return
         await self._begin_write(db)
 

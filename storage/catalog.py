@@ -53,9 +53,10 @@ TRANSITIONS: dict[tuple[Role, State], frozenset[tuple[Role, State]]] = {
     (_M, State.ONLINE): frozenset({(_R, State.REPLICATING), (_M, State.UNRECOVERABLE)}),
     # caught up with the snapshot's tail; or the copy itself is corrupt
     (_R, State.PROVISIONING): frozenset({(_R, State.REPLICATING), (_R, State.UNRECOVERABLE)}),
-    # PAUSE, a fatal link fault, STOP REPLICATING (promotion), a corrupt record
+    # PAUSE, a fatal link fault, STOP REPLICATING (promotion), a corrupt record, or re-provisioning
+    # from a fresh snapshot when the source no longer keeps the records the copy needs next
     (_R, State.REPLICATING): frozenset({(_R, State.PAUSED), (_R, State.ERROR), (_M, State.ONLINE),
-                                        (_R, State.UNRECOVERABLE)}),
+                                        (_R, State.UNRECOVERABLE), (_R, State.PROVISIONING)}),
     # CONTINUE (or a differential REPLICATE) resumes; STOP REPLICATING promotes
     (_R, State.PAUSED): frozenset({(_R, State.REPLICATING), (_M, State.ONLINE), (_R, State.UNRECOVERABLE)}),
     (_R, State.ERROR): frozenset({(_R, State.REPLICATING), (_R, State.PAUSED), (_M, State.ONLINE),

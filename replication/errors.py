@@ -32,6 +32,12 @@ class Stopped(ReplicationError):
     """The link was stopped (PAUSE, STOP, DROP DATABASE, shutdown) before it caught up."""
 
 
+# the MySQL client's own codes a link reports when it cannot reach its source (client-side, 2000 and up)
+CR_CONN_HOST_ERROR = 2003  # cannot connect
+CR_UNKNOWN_HOST = 2005
+CR_SERVER_LOST = 2013  # the connection dropped
+
+
 class LinkError(ReplicationError):
     """A failure talking to the source. ``remote_code`` is the MySQL error the source answered (or
     the client's 2003/2013 when it could not be reached): data from the other side, kept so the

@@ -28,7 +28,15 @@ from typing import Any
 
 import pymysql
 
-from replication.errors import HistoryMismatch, LinkError, ReplicationError, Stopped
+from replication.errors import (
+    CR_CONN_HOST_ERROR,
+    CR_SERVER_LOST,
+    CR_UNKNOWN_HOST,
+    HistoryMismatch,
+    LinkError,
+    ReplicationError,
+    Stopped,
+)
 from replication.protocol import quote_string
 from storage.catalog import DEFAULT_PORT, DbInfo, Role, SourceRef, State
 from storage.database import Database, OutOfOrder
@@ -169,10 +177,10 @@ class Link:
                 write_timeout=READ_TIMEOUT, autocommit=True, charset="utf8mb4",
             )
         except pymysql.err.OperationalError as e:
-            code = e.args[0] if e.args else 2003
+            code = e.args[0] if e.args else CR_CONN_HOST_ERROR
             msg = e.args[1] if len(e.args) > 1 else str(e)
-            if code in (2003, 2005, 2013):
-                raise LinkError(2003, f"Can't connect to the replication source {src.uri()}: {_clean(msg)}") from None
+            if code in (CR_CONN_HOST_ERROR, CR_UNKNOWN_HOST, CR_SERVER_LOST):
+                raise LinkError(CR_CONN_HOST_ERROR, f"Can't connect to the replication source {src.uri()}: {_clean(msg)}") from None
             raise LinkError(code, f"The replication source {src.uri()} refused the connection: {_clean(msg)}") from None
 
     def _close(self) -> None:
@@ -192,7 +200,7 @@ class Link:
         """A query on the connection whose source history was checked; never (re)connects, since a
         new connection may reach another database at the same address."""
         if self._conn is None or self._conn is not self._verified_conn:
-            raise LinkError(2013, "The connection to the source was renewed; checking its history again")
+            raise LinkError(CR_SERVER_LOST, "The connection to the source was renewed; checking its history again")
         return self._query(sql)
 
     def _query(self, sql: str) -> list[tuple[Any, ...]]:
@@ -204,11 +212,11 @@ class Link:
                 cur.execute(sql)
                 return list(cur.fetchall())
         except pymysql.err.MySQLError as e:
-            code = e.args[0] if e.args and isinstance(e.args[0], int) else 2013
+            code = e.args[0] if e.args and isinstance(e.args[0], int) else CR_SERVER_LOST
             msg = _clean(e.args[1] if len(e.args) > 1 else str(e))
             if code >= 2000 or isinstance(e, pymysql.err.InterfaceError):
                 self._close()
-                raise LinkError(2013, f"Lost the connection to the replication source: {msg}") from None
+                raise LinkError(CR_SERVER_LOST, f"Lost the connection to the replication source: {msg}") from None
             raise LinkError(code, msg) from None
 
     # -- the link's life ---------------------------------------------------------------------------

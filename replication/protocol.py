@@ -3,8 +3,9 @@ and how the replica builds them.
 
 They are ordinary text queries, authenticated like any client's and requiring the REPLICATION
 privilege on the source database, so a replication link needs nothing but the source's SQL port.
-The node's composition root registers ``parse_replication`` with sqlfront's parse entry at start-up
-(``MalformedStatement`` becomes a 1064 there), so neither package imports the other:
+The node registers ``parse_replication`` on its feature registry at start-up (its parsers run
+before sqlfront's grammar; ``MalformedStatement`` becomes a 1064 in server/errors.py), so neither
+sqlfront nor replication imports the other:
 
 - ``DRLAB REPLICATION HELLO 'db'``: one row describing the source database (id, state, role,
   epoch history, retained and durable log positions).

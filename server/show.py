@@ -379,7 +379,15 @@ def info_schema_def(node: Node, table: str) -> TableDef:
     columns = info_schema_columns(node, name)
     if columns is None:
         raise SqlError(ER_UNKNOWN_TABLE, f"Unknown table '{table}' in information_schema")
-    return TableDef(name=name, columns=[Column(c, "varchar(512)") for c in columns], indexes=[])
+    return _InfoSchemaDef(name=name, columns=[Column(c, "varchar(512)") for c in columns], indexes=[])
+
+
+class _InfoSchemaDef(TableDef):
+    """An information_schema view: its columns are declared as text but many hold numbers
+    (PORT, MASTER_AGGREGATOR...), so comparisons on them are left as SQLite makes them."""
+
+    def pads_spaces(self, col: Column) -> bool:
+        return False
 
 
 def _tables_rows(node: Node, session: Session, only: str | None = None) -> Sequence[Sequence[Any]]:

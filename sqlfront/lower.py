@@ -1199,13 +1199,20 @@ def _pad_space(low: _Lowering, node: exp.Expression) -> exp.Expression:
     op = type(node)
     if _padded(low, right) and not _refers(left):
         left, right, op = right, left, _FLIPPED[op]
-    if _padded(low, left) and not _refers(right):
+    if _padded(low, left) and not _refers(right) and not _is_number(right):
         return _pad_compare(op, left, _fn("rtrim", right))
     if not _refers(left) and not _refers(right) and any(
         isinstance(x, exp.Literal) and x.is_string for x in (left, right)
     ):
         return op(this=_fn("rtrim", left), expression=_fn("rtrim", right))
     return node
+
+
+def _is_number(node: exp.Expression) -> bool:
+    """A numeric literal (or its negation): MySQL compares a string column with it as numbers."""
+    if isinstance(node, exp.Neg):
+        node = node.this
+    return isinstance(node, exp.Literal) and not node.is_string
 
 
 def _padded(low: _Lowering, node: exp.Expression) -> bool:

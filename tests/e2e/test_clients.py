@@ -674,6 +674,10 @@ def test_show_aggregators_one_node_cluster(srv: NodeProcess) -> None:
         assert "Availability_Group" in cur.fetchone()
         cur.execute("SELECT HOST, PORT, MASTER_AGGREGATOR FROM information_schema.AGGREGATORS")
         assert cur.fetchall() == [{"HOST": "127.0.0.1", "PORT": srv.port, "MASTER_AGGREGATOR": 1}]
+        for where, args in (("MASTER_AGGREGATOR = 1", None), ("MASTER_AGGREGATOR = %s", (1,)),
+                            ("PORT = %s", (srv.port,))):  # numbers in views declared as text
+            cur.execute(f"SELECT HOST FROM information_schema.AGGREGATORS WHERE {where}", args)
+            assert cur.fetchall() == [{"HOST": "127.0.0.1"}], where
         cur.execute("SHOW LEAVES")
         assert cur.fetchall() == ()
         cur.execute("SHOW VARIABLES LIKE 'consensus%'")

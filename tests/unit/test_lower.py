@@ -695,6 +695,8 @@ def test_pad_space_on_text_columns_keeps_the_index(env: tuple) -> None:
     assert run(env, "SELECT id FROM t WHERE b < 'pad' AND id IN (10, 11, 13) ORDER BY id") == []
     assert run(env, "SELECT id FROM t WHERE b >= 'pad' AND id IN (10, 11, 13) ORDER BY id") == [(10,), (11,), (13,)]
     assert run(env, "SELECT id FROM t WHERE id = '10'") == [(10,)]  # numbers are not padded
+    run(env, "INSERT INTO t (id, a, b) VALUES (14, 5, '7')")
+    assert run(env, "SELECT id FROM t WHERE b = 7") == [(14,)]  # a text column against a number
     conn, resolver, _ = env
     lowered = low("SELECT id FROM t WHERE b = ?", resolver)
     plan = " ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + lowered.sql, ["pad"] * len(lowered.params)))

@@ -40,6 +40,7 @@ from sqlfront.errors import (
     ER_NO_DB,
     ER_NO_SUCH_TABLE,
     ER_PARSE,
+    ER_SP_DOES_NOT_EXIST,
     ER_TABLE_EXISTS,
     ER_TRUNCATED_WRONG_VALUE_FOR_FIELD,
     ER_UNKNOWN_ERROR,
@@ -120,6 +121,9 @@ class Session:
         self.started = time.time()
         self.stmt_started = time.time()
         self._savepoint = 0
+        # The client's savepoints, oldest first: (name, SQLite savepoint, pending_ops then); the
+        # SQLite one is None while the transaction has not begun writing.
+        self.savepoints: list[tuple[str, str | None, int]] = []
 
     # -- status flags ------------------------------------------------------------------------------
     @property
@@ -169,6 +173,9 @@ class Session:
             return await self._dml(cmd, params or ())
         if isinstance(cmd, st.Txn):
             return await self._txn(cmd.action)
+        if isinstance(cmd, st.Savepoint):
+            self._client_savepoint(cmd)
+            return Outcome()
         if isinstance(cmd, st.SetStatement):
             return await self._set(cmd)
         if isinstance(cmd, st.SetNames):
@@ -188,13 +195,18 @@ class Session:
             return await node.drop_database(self, cmd.name, cmd.if_exists)
         if isinstance(cmd, st.Ddl):
             await self.implicit_commit()
-            return await self._ddl(cmd)
+            try:
+                return await self._ddl(cmd)
+            finally:
+                await self.implicit_commit()  # DDL commits itself too: never left in a transaction
         if isinstance(cmd, st.Checksum):
             return self._checksum(cmd)
         if isinstance(cmd, st.Kill):
             node.kill(self, cmd.id, cmd.query_only)
             return Outcome()
         if isinstance(cmd, st.NoOp):
+            if cmd.commits:
+                await self.implicit_commit()
             return Outcome()
         if cmd is not None and type(cmd).__module__ == "sqlfront.accounts":
             await self.implicit_commit()
@@ -228,6 +240,40 @@ class Session:
             self.rollback()
         return Outcome()
 
+    def _client_savepoint(self, cmd: st.Savepoint) -> None:
+        """SAVEPOINT / ROLLBACK TO SAVEPOINT / RELEASE SAVEPOINT with MySQL's semantics: names are
+        case-insensitive, a reused name moves the savepoint, ROLLBACK TO keeps the savepoint and
+        drops the later ones, RELEASE drops it and the later ones; an unknown name is 1305. Outside
+        a transaction (autocommit, no BEGIN) SAVEPOINT is accepted and ends with its statement."""
+        key = cmd.name.lower()
+        if cmd.action == "set":
+            if not (self.explicit_txn or not self.autocommit):
+                return
+            self.savepoints = [sp for sp in self.savepoints if sp[0] != key]
+            self.savepoints.append(self._open_savepoint(key))
+            return
+        at = next((i for i in range(len(self.savepoints) - 1, -1, -1) if self.savepoints[i][0] == key), None)
+        if at is None:
+            raise SqlError(ER_SP_DOES_NOT_EXIST, f"SAVEPOINT {cmd.name} does not exist")
+        _, sqlite_name, mark = self.savepoints[at]
+        db = self.txn_db
+        if cmd.action == "rollback_to":
+            if db is not None and sqlite_name is not None:
+                db.rollback_to(sqlite_name, mark, keep=True)
+            del self.savepoints[at + 1 :]
+        else:
+            if db is not None and sqlite_name is not None:
+                db.release(sqlite_name)
+            del self.savepoints[at:]
+
+    def _open_savepoint(self, key: str) -> tuple[str, str | None, int]:
+        """A savepoint in the SQLite transaction, or a pending one when none has begun yet."""
+        if self.txn_db is None:
+            return key, None, 0
+        self._savepoint += 1
+        name = f"u{self._savepoint}"
+        return key, name, self.txn_db.savepoint(name)
+
     async def implicit_commit(self) -> None:
         """Commit the open transaction, as MySQL does before DDL and administrative statements."""
         if self.in_transaction:
@@ -235,6 +281,7 @@ class Session:
 
     async def commit(self) -> None:
         db, self.txn_db, self.explicit_txn = self.txn_db, None, False
+        self.savepoints = []
         if db is None:
             return
         try:
@@ -248,6 +295,7 @@ class Session:
 
     def rollback(self) -> None:
         db, self.txn_db, self.explicit_txn = self.txn_db, None, False
+        self.savepoints = []
         if db is None:
             return
         try:
@@ -443,6 +491,8 @@ class Session:
                 self.node.release_writer(db, self)
                 raise
             self.txn_db = db
+            # savepoints set before the transaction's first write mark its start
+            self.savepoints = [self._open_savepoint(key) for key, _, _ in self.savepoints]
 
     async def write(self, db: Database, work: Any) -> Outcome:
         """Run ``work`` inside a write transaction on ``db`` (autocommit or the open one)."""

@@ -34,6 +34,14 @@ class Txn:
 
 
 @dataclass
+class Savepoint:
+    """SAVEPOINT name / ROLLBACK [WORK] TO [SAVEPOINT] name / RELEASE SAVEPOINT name."""
+
+    action: str  # set | rollback_to | release
+    name: str
+
+
+@dataclass
 class SetStatement:
     assignments: list[tuple[str, str, exp.Expression]]  # (scope: session|global|user, name, value)
 
@@ -101,6 +109,11 @@ class NoOp:
     """Accepted and answered with OK: statements with no effect in an emulator (FLUSH PRIVILEGES...)."""
 
     what: str
+
+    @property
+    def commits(self) -> bool:
+        """MySQL commits the open transaction before LOCK TABLES, FLUSH, ANALYZE and OPTIMIZE."""
+        return self.what in ("LOCK", "FLUSH", "ANALYZE", "OPTIMIZE")
 
 
 @dataclass
@@ -355,6 +368,21 @@ def _rollback(m: re.Match[str]) -> Txn:
     return Txn("rollback")
 
 
+@_rule(r"^savepoint\s+" + _IDENT + r"$")
+def _savepoint(m: re.Match[str]) -> Savepoint:
+    return Savepoint("set", _ident(m.group(1)))
+
+
+@_rule(r"^rollback(?:\s+work)?\s+to\s+(?:savepoint\s+)?" + _IDENT + r"$")
+def _rollback_to(m: re.Match[str]) -> Savepoint:
+    return Savepoint("rollback_to", _ident(m.group(1)))
+
+
+@_rule(r"^release\s+savepoint\s+" + _IDENT + r"$")
+def _release(m: re.Match[str]) -> Savepoint:
+    return Savepoint("release", _ident(m.group(1)))
+
+
 @_rule(r"^use\s+" + _IDENT + r"$")
 def _use(m: re.Match[str]) -> Use:
     return Use(_ident(m.group(1)))
@@ -459,7 +487,7 @@ def parse_statement(text: str) -> Command:
         return _parse_ddl(head, body)
     if head in ("explain", "describe", "desc"):
         raise not_supported("EXPLAIN of a statement")
-    if head in ("grant", "revoke", "savepoint", "release", "xa", "call", "handler", "load", "prepare", "execute", "deallocate"):
+    if head in ("grant", "revoke", "xa", "call", "handler", "load", "prepare", "execute", "deallocate"):
         raise not_supported(head.upper())
     raise parse_error(body)
 

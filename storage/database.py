@@ -209,10 +209,13 @@ class Database:
     def release(self, name: str) -> None:
         self.writer.execute(f"RELEASE {name}")
 
-    def rollback_to(self, name: str, mark: int) -> None:
-        """Undo one failed statement inside a transaction (MySQL keeps the transaction open)."""
+    def rollback_to(self, name: str, mark: int, keep: bool = False) -> None:
+        """Undo the transaction's changes after savepoint ``name`` (taken when ``pending_ops`` was
+        ``mark``): one failed statement (MySQL keeps the transaction open), or a client's ROLLBACK
+        TO SAVEPOINT (``keep``: the savepoint stays, as MySQL's does)."""
         self.writer.execute(f"ROLLBACK TO {name}")
-        self.writer.execute(f"RELEASE {name}")
+        if not keep:
+            self.writer.execute(f"RELEASE {name}")
         del self._ops[mark:]
 
     # -- the apply path ----------------------------------------------------------------------------

@@ -78,8 +78,10 @@ class ReadLocks:
         return Outcome()
 
     async def unlock(self, session: Session, cmd: dr.UnlockTables) -> Outcome:
-        await session.implicit_commit()
         mine = [lk for lk in self.held if lk.session is session and (cmd.db is None or lk.db in (cmd.db, None))]
+        if mine or session.locked_tables:  # as MySQL: commits only when it releases locks
+            session.locked_tables = False
+            await session.implicit_commit()
         if not mine:
             others = [lk for lk in self.held if cmd.db is None or lk.covers(cmd.db)]
             if others:

@@ -37,6 +37,7 @@ from sqlfront.errors import (
     ER_BAD_TABLE,
     ER_DATA_TOO_LONG,
     ER_DUP_ENTRY,
+    ER_ILLEGAL_HA,
     ER_NO_DB,
     ER_NO_SUCH_TABLE,
     ER_PARSE,
@@ -124,6 +125,7 @@ class Session:
         # The client's savepoints, oldest first: (name, SQLite savepoint, pending_ops then); the
         # SQLite one is None while the transaction has not begun writing.
         self.savepoints: list[tuple[str, str | None, int]] = []
+        self.locked_tables = False  # LOCK TABLES ran: the next UNLOCK TABLES commits
 
     # -- status flags ------------------------------------------------------------------------------
     @property
@@ -199,6 +201,13 @@ class Session:
                 return await self._ddl(cmd)
             finally:
                 await self.implicit_commit()  # DDL commits itself too: never left in a transaction
+        if isinstance(cmd, st.DropRoutine):
+            await self.implicit_commit()
+            where = f"{cmd.db or self.database(self.db).info.name}.{cmd.name}"
+            if not cmd.if_exists:
+                raise SqlError(ER_SP_DOES_NOT_EXIST, f"{cmd.kind} {where} does not exist")
+            self.warnings.append(Warning_("Note", ER_SP_DOES_NOT_EXIST, f"{cmd.kind} {where} does not exist"))
+            return Outcome()
         if isinstance(cmd, st.Checksum):
             return self._checksum(cmd)
         if isinstance(cmd, st.Kill):
@@ -207,6 +216,8 @@ class Session:
         if isinstance(cmd, st.NoOp):
             if cmd.commits:
                 await self.implicit_commit()
+            if cmd.what == "LOCK":
+                self.locked_tables = True
             return Outcome()
         if cmd is not None and type(cmd).__module__ == "sqlfront.accounts":
             await self.implicit_commit()
@@ -624,6 +635,13 @@ class Session:
             old = self.node.table_def(db, phys)
             new = add_index(old, index)
             return await self.write(db, lambda: self._logged_rebuild(db, old, new, None, indexes_only=True))
+        if kind == "keys":  # ALTER TABLE t DISABLE / ENABLE KEYS (mysqldump): InnoDB's note, as MySQL
+            dbn, tname = st.split_qualified(cmd.text)
+            db = self.database(dbn or self.db)
+            phys = self.node.physical_name(db, tname)
+            self.check_priv("ALTER", db.info.name, phys)
+            self.warnings.append(Warning_("Note", ER_ILLEGAL_HA, f"Table storage engine for '{phys}' doesn't have this option"))
+            return Outcome()
         if kind == "drop_index":
             m, db, phys = self._text_target(r"drop\s+index\s+(\S+)\s+on\s+(\S+)", cmd.text)
             old = self.node.table_def(db, phys)

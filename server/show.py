@@ -58,7 +58,26 @@ INFO_SCHEMA: dict[str, list[str]] = {
                                 "MATCH_OPTION", "UPDATE_RULE", "DELETE_RULE", "TABLE_NAME", "REFERENCED_TABLE_NAME"],
     "VIEWS": ["TABLE_CATALOG", "TABLE_SCHEMA", "TABLE_NAME", "VIEW_DEFINITION", "CHECK_OPTION", "IS_UPDATABLE",
               "DEFINER", "SECURITY_TYPE", "CHARACTER_SET_CLIENT", "COLLATION_CONNECTION"],
-    "ROUTINES": ["SPECIFIC_NAME", "ROUTINE_CATALOG", "ROUTINE_SCHEMA", "ROUTINE_NAME", "ROUTINE_TYPE"],
+    # drlab has no stored routines, triggers or events: these are always empty (mysqldump reads them)
+    "ROUTINES": ["SPECIFIC_NAME", "ROUTINE_CATALOG", "ROUTINE_SCHEMA", "ROUTINE_NAME", "ROUTINE_TYPE", "DATA_TYPE",
+                 "CHARACTER_MAXIMUM_LENGTH", "CHARACTER_OCTET_LENGTH", "NUMERIC_PRECISION", "NUMERIC_SCALE",
+                 "DATETIME_PRECISION", "CHARACTER_SET_NAME", "COLLATION_NAME", "DTD_IDENTIFIER", "ROUTINE_BODY",
+                 "ROUTINE_DEFINITION", "EXTERNAL_NAME", "EXTERNAL_LANGUAGE", "PARAMETER_STYLE", "IS_DETERMINISTIC",
+                 "SQL_DATA_ACCESS", "SQL_PATH", "SECURITY_TYPE", "CREATED", "LAST_ALTERED", "SQL_MODE",
+                 "ROUTINE_COMMENT", "DEFINER", "CHARACTER_SET_CLIENT", "COLLATION_CONNECTION", "DATABASE_COLLATION"],
+    "PARAMETERS": ["SPECIFIC_CATALOG", "SPECIFIC_SCHEMA", "SPECIFIC_NAME", "ORDINAL_POSITION", "PARAMETER_MODE",
+                   "PARAMETER_NAME", "DATA_TYPE", "CHARACTER_MAXIMUM_LENGTH", "CHARACTER_OCTET_LENGTH",
+                   "NUMERIC_PRECISION", "NUMERIC_SCALE", "DATETIME_PRECISION", "CHARACTER_SET_NAME",
+                   "COLLATION_NAME", "DTD_IDENTIFIER", "ROUTINE_TYPE"],
+    "TRIGGERS": ["TRIGGER_CATALOG", "TRIGGER_SCHEMA", "TRIGGER_NAME", "EVENT_MANIPULATION", "EVENT_OBJECT_CATALOG",
+                 "EVENT_OBJECT_SCHEMA", "EVENT_OBJECT_TABLE", "ACTION_ORDER", "ACTION_CONDITION", "ACTION_STATEMENT",
+                 "ACTION_ORIENTATION", "ACTION_TIMING", "ACTION_REFERENCE_OLD_TABLE", "ACTION_REFERENCE_NEW_TABLE",
+                 "ACTION_REFERENCE_OLD_ROW", "ACTION_REFERENCE_NEW_ROW", "CREATED", "SQL_MODE", "DEFINER",
+                 "CHARACTER_SET_CLIENT", "COLLATION_CONNECTION", "DATABASE_COLLATION"],
+    "EVENTS": ["EVENT_CATALOG", "EVENT_SCHEMA", "EVENT_NAME", "DEFINER", "TIME_ZONE", "EVENT_BODY", "EVENT_DEFINITION",
+               "EVENT_TYPE", "EXECUTE_AT", "INTERVAL_VALUE", "INTERVAL_FIELD", "SQL_MODE", "STARTS", "ENDS", "STATUS",
+               "ON_COMPLETION", "CREATED", "LAST_ALTERED", "LAST_EXECUTED", "EVENT_COMMENT", "ORIGINATOR",
+               "CHARACTER_SET_CLIENT", "COLLATION_CONNECTION", "DATABASE_COLLATION"],
     "PROCESSLIST": ["ID", "USER", "HOST", "DB", "COMMAND", "TIME", "STATE", "INFO"],
     "ENGINES": ["ENGINE", "SUPPORT", "COMMENT", "TRANSACTIONS", "XA", "SAVEPOINTS"],
     "CHARACTER_SETS": ["CHARACTER_SET_NAME", "DEFAULT_COLLATE_NAME", "DESCRIPTION", "MAXLEN"],
@@ -74,6 +93,17 @@ _COLLATIONS = [("utf8mb4_general_ci", "utf8mb4", 45, "Yes", "Yes", 1), ("utf8mb4
                ("utf8mb4_unicode_ci", "utf8mb4", 224, "", "Yes", 8), ("utf8_general_ci", "utf8", 33, "Yes", "Yes", 1),
                ("utf8_bin", "utf8", 83, "", "Yes", 1), ("latin1_swedish_ci", "latin1", 8, "Yes", "Yes", 1),
                ("binary", "binary", 63, "Yes", "Yes", 1)]
+
+
+_NO_OBJECTS = {
+    "events": ["Db", "Name", "Definer", "Time zone", "Type", "Execute at", "Interval value", "Interval field",
+               "Starts", "Ends", "Status", "Originator", "character_set_client", "collation_connection",
+               "Database Collation"],
+    "triggers": ["Trigger", "Event", "Table", "Statement", "Timing", "Created", "sql_mode", "Definer",
+                 "character_set_client", "collation_connection", "Database Collation"],
+    "routine_status": ["Db", "Name", "Type", "Definer", "Modified", "Created", "Security_type", "Comment",
+                       "character_set_client", "collation_connection", "Database Collation"],
+}
 
 
 def _out(columns: list[str], rows: Sequence[Sequence[Any]]) -> Outcome:
@@ -220,6 +250,10 @@ def show(node: Node, session: Session, cmd: st.Show) -> Outcome:
         return _out(cols, _filter(cmd, cols, rows))
     if what == "empty":
         return _out(["Value"], [])
+    if what in _NO_OBJECTS:  # no events, triggers or stored routines exist in drlab
+        if cmd.db is not None:
+            session.database(cmd.db)
+        return _out(_NO_OBJECTS[what], [])
     handler = node.features.show(what)
     if handler is not None:
         return handler(session, cmd)

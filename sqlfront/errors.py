@@ -41,6 +41,7 @@ class SqlError(Exception):
 ER_DB_CREATE_EXISTS = ErrorCode(1007, "HY000")
 ER_DB_DROP_EXISTS = ErrorCode(1008, "HY000")
 ER_CANT_FIND_FILE = ErrorCode(1017, "HY000")
+ER_ILLEGAL_HA = ErrorCode(1031, "HY000")
 ER_CON_COUNT = ErrorCode(1040, "08004")
 ER_HANDSHAKE = ErrorCode(1043, "08S01")
 ER_DBACCESS_DENIED = ErrorCode(1044, "42000")

@@ -82,7 +82,7 @@ class Show:
 
 @dataclass
 class Ddl:
-    kind: str  # create_table | create_table_like | alter_table | drop_table | truncate | rename_table | create_index | drop_index
+    kind: str  # create_table | create_table_like | alter_table | drop_table | truncate | rename_table | create_index | drop_index | keys
     ast: exp.Expression | None
     text: str
 
@@ -114,6 +114,17 @@ class NoOp:
     def commits(self) -> bool:
         """MySQL commits the open transaction before LOCK TABLES, FLUSH, ANALYZE and OPTIMIZE."""
         return self.what in ("LOCK", "FLUSH", "ANALYZE", "OPTIMIZE")
+
+
+@dataclass
+class DropRoutine:
+    """DROP PROCEDURE / FUNCTION [IF EXISTS]: drlab has no stored routines, so the routine never
+    exists (MySQL's 1305, a note with IF EXISTS)."""
+
+    kind: str  # PROCEDURE | FUNCTION
+    db: str | None
+    name: str
+    if_exists: bool
 
 
 @dataclass
@@ -311,6 +322,10 @@ def _parse_show(rest: str) -> Show:
         return Show(head, extended=low[1:] == ["extended"])
     if head in ("master", "slave", "binary") or head == "replica":
         return Show("empty")
+    if head in ("events", "triggers"):
+        return Show(head, db=from_db(1), like=like, where=where)
+    if head in ("procedure", "function") and low[1:] == ["status"]:
+        return Show("routine_status", like=like, where=where)
     raise not_supported("SHOW " + " ".join(words[:2]).upper())
 
 
@@ -381,6 +396,17 @@ def _rollback_to(m: re.Match[str]) -> Savepoint:
 @_rule(r"^release\s+savepoint\s+" + _IDENT + r"$")
 def _release(m: re.Match[str]) -> Savepoint:
     return Savepoint("release", _ident(m.group(1)))
+
+
+@_rule(r"^drop\s+(procedure|function)\s+(if\s+exists\s+)?(" + _IDENT + r"(?:\." + _IDENT + r")?)$")
+def _drop_routine(m: re.Match[str]) -> DropRoutine:
+    db, name = split_qualified(m.group(3))
+    return DropRoutine(m.group(1).upper(), db, name, bool(m.group(2)))
+
+
+@_rule(r"^alter\s+table\s+(" + _IDENT + r"(?:\." + _IDENT + r")?)\s+(?:disable|enable)\s+keys$")
+def _alter_keys(m: re.Match[str]) -> Ddl:
+    return Ddl("keys", None, m.group(1))
 
 
 @_rule(r"^use\s+" + _IDENT + r"$")

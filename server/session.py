@@ -125,6 +125,7 @@ class Session:
         # The client's savepoints, oldest first: (name, SQLite savepoint, pending_ops then); the
         # SQLite one is None while the transaction has not begun writing.
         self.savepoints: list[tuple[str, str | None, int]] = []
+        self.snapshots: dict[str, sqlite3.Connection] | None = None  # WITH CONSISTENT SNAPSHOT: db -> reader
         self.locked_tables = False  # LOCK TABLES ran: the next UNLOCK TABLES commits
 
     # -- status flags ------------------------------------------------------------------------------
@@ -174,7 +175,7 @@ class Session:
         if isinstance(cmd, st.Dml):
             return await self._dml(cmd, params or ())
         if isinstance(cmd, st.Txn):
-            return await self._txn(cmd.action)
+            return await self._txn(cmd)
         if isinstance(cmd, st.Savepoint):
             self._client_savepoint(cmd)
             return Outcome()
@@ -241,10 +242,17 @@ class Session:
         self.db = name
 
     # -- transactions ------------------------------------------------------------------------------
-    async def _txn(self, action: str) -> Outcome:
+    async def _txn(self, cmd: st.Txn) -> Outcome:
+        action = cmd.action
         if action == "begin":
             await self.commit()
             self.explicit_txn = True
+            if cmd.snapshot:  # every database as of now, for the transaction's plain reads
+                self.snapshots = {}
+                for name in self.node.store.names():
+                    db = self.node.store.get(name)
+                    if db is not None:
+                        self.snapshots[name] = db.snapshot_reader()
         elif action == "commit":
             await self.commit()
         else:
@@ -290,9 +298,15 @@ class Session:
         if self.in_transaction:
             await self.commit()
 
+    def _end_snapshot(self) -> None:
+        for conn in (self.snapshots or {}).values():
+            conn.close()
+        self.snapshots = None
+
     async def commit(self) -> None:
         db, self.txn_db, self.explicit_txn = self.txn_db, None, False
         self.savepoints = []
+        self._end_snapshot()
         if db is None:
             return
         try:
@@ -307,6 +321,7 @@ class Session:
     def rollback(self) -> None:
         db, self.txn_db, self.explicit_txn = self.txn_db, None, False
         self.savepoints = []
+        self._end_snapshot()
         if db is None:
             return
         try:
@@ -395,6 +410,8 @@ class Session:
             if lw.locking and (self.explicit_txn or not self.autocommit):
                 await self._lock_for_read(db)
             conn = db.writer if self.txn_db is db else db.reader
+            if conn is db.reader and self.snapshots is not None and db.info.name in self.snapshots:
+                conn = self.snapshots[db.info.name]
             self.node.attach_for(conn, db, lw.tables_read)
             values = self._bind(lw, params)
             try:

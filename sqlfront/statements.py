@@ -31,6 +31,7 @@ from sqlfront.functions import VERSION
 @dataclass
 class Txn:
     action: str  # begin | commit | rollback
+    snapshot: bool = False  # START TRANSACTION WITH CONSISTENT SNAPSHOT
 
 
 @dataclass
@@ -368,9 +369,12 @@ def _rule(pattern: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return deco
 
 
-@_rule(r"^(?:begin(?:\s+work)?|start\s+transaction(?:\s+.*)?)$")
+_TXN_OPTION = r"(?:with\s+consistent\s+snapshot|read\s+only|read\s+write)"
+
+
+@_rule(r"^(?:begin(?:\s+work)?|start\s+transaction(?:\s+" + _TXN_OPTION + r"(?:\s*,\s*" + _TXN_OPTION + r")*)?)$")
 def _begin(m: re.Match[str]) -> Txn:
-    return Txn("begin")
+    return Txn("begin", snapshot=re.search(r"consistent\s+snapshot", m.group(0), re.I) is not None)
 
 
 @_rule(r"^commit(?:\s+work)?(?:\s+and\s+no\s+chain|\s+no\s+release)*$")
@@ -494,7 +498,7 @@ def parse_statement(text: str) -> Command:
     if not body:
         raise SqlError(ER_EMPTY_QUERY, "Query was empty")
     if "/*!" in body:
-        body = _expand_executable_comments(body)
+        body = _expand_executable_comments(body).strip()
     for pattern, fn in _SIMPLE:
         m = pattern.match(body)
         if m:

@@ -53,6 +53,7 @@ class Database:
         self.info = info
         self.path = path
         self.log = log
+        self._configure = configure
         self.writer = self._connect(configure)
         self.writer.execute("PRAGMA journal_mode=WAL")
         self.writer.execute("PRAGMA synchronous=OFF")  # the log is the durable copy
@@ -76,6 +77,16 @@ class Database:
         self._apply_sql: dict[tuple[str, str, int], str] = {}  # (op, table, columns) -> SQL
         self.in_txn = False
         self.reload_tables()
+
+    def snapshot_reader(self) -> sqlite3.Connection:
+        """A new read-only connection holding a read transaction: it sees the database as it is now
+        until the caller closes it (START TRANSACTION WITH CONSISTENT SNAPSHOT)."""
+        conn = self._connect(self._configure)
+        conn.execute("PRAGMA query_only=ON")
+        conn.create_function("drlab_applying", 0, lambda: 0)
+        conn.execute("BEGIN")
+        conn.execute("SELECT COUNT(*) FROM _drlab_state").fetchone()  # the snapshot starts at the first read
+        return conn
 
     def _connect(self, configure: ConfigureConnection) -> sqlite3.Connection:
         conn = sqlite3.connect(

@@ -165,3 +165,33 @@ def test_ddl_ends_savepoints(node: NodeProcess) -> None:
         with pytest.raises(pymysql.err.OperationalError) as e:
             cur.execute("ROLLBACK TO a")
         assert e.value.args[0] == 1305
+
+
+# -- START TRANSACTION options ---------------------------------------------------------------------
+
+
+def test_consistent_snapshot_reads_do_not_see_later_commits(node: NodeProcess) -> None:
+    """mysqldump --single-transaction: the dump reads the data as of START TRANSACTION WITH
+    CONSISTENT SNAPSHOT, whatever other connections commit meanwhile."""
+    _db(node)
+    node.sql("CREATE TABLE app.t (a INT)")
+    node.sql("INSERT INTO app.t VALUES (1)")
+    with node.connect(database="app") as c, c.cursor() as cur:
+        cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+        node.sql("INSERT INTO app.t VALUES (2)")
+        cur.execute("SELECT COUNT(*) FROM t")
+        assert cur.fetchone() == (1,)
+        cur.execute("SAVEPOINT sp")
+        cur.execute("SELECT a FROM t")
+        assert cur.fetchall() == ((1,),)
+        cur.execute("ROLLBACK TO SAVEPOINT sp")
+        cur.execute("COMMIT")
+        cur.execute("SELECT COUNT(*) FROM t")
+        assert cur.fetchone() == (2,)
+
+
+def test_start_transaction_refuses_unknown_options(node: NodeProcess) -> None:
+    with node.connect() as c, c.cursor() as cur:
+        with pytest.raises(pymysql.err.ProgrammingError) as e:
+            cur.execute("START TRANSACTION WITH NONSENSE")
+        assert e.value.args[0] == 1064

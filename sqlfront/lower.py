@@ -136,6 +136,21 @@ class _OrderGenerator(MySQLGenerator):
         return "?"
 
 
+_MAX_SQLITE_INT = 2**63 - 1
+
+
+def _clamp_limits(stmt: exp.Expression) -> None:
+    """LIMIT / OFFSET counts past SQLite's 64-bit signed range (MySQL allows up to 2^64-1, and its
+    manual's "offset without a limit" idiom is `LIMIT 2, 18446744073709551615`): such a LIMIT is no
+    limit (SQLite's -1) and such an OFFSET the largest SQLite takes (no row is that far)."""
+    for clause in (*stmt.find_all(exp.Limit), *stmt.find_all(exp.Offset)):
+        count = clause.args.get("expression")
+        if isinstance(count, exp.Literal) and not count.is_string and count.this.isdigit() \
+                and int(count.this) > _MAX_SQLITE_INT:
+            big = isinstance(clause, exp.Limit)
+            clause.set("expression", exp.Literal.number(-1 if big else _MAX_SQLITE_INT))
+
+
 def _number_placeholders(stmt: exp.Expression) -> None:
     """Give each client '?' its position in the statement text (meta 'p').
 
@@ -1316,6 +1331,7 @@ def _lower(stmt: exp.Expression, resolver: Resolver) -> Lowered:
         replace = True
     else:
         stmt = stmt.copy()
+    _clamp_limits(stmt)
     _number_placeholders(stmt)
     padded = _prepare(stmt, resolver)
     low = _Lowering(resolver, stmt)

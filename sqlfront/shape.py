@@ -28,6 +28,9 @@ def _unescape(body: str, quote: str) -> str:
     return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1) if m.group(1) not in "%_" else "\\" + m.group(1)), body, flags=re.S)
 
 
+_MAX_BOUND = 2**63 - 1
+
+
 def literal_shape(text: str) -> tuple[str, list[object]] | None:
     """(shape, values) for a DML statement with literals, or None when shaping does not apply."""
     head = text.lstrip()[:7].lower()
@@ -48,6 +51,8 @@ def literal_shape(text: str) -> tuple[str, list[object]] | None:
             values.append(_unescape(tok[1:-1], c))
         elif "." in tok or "e" in tok or "E" in tok:
             return None  # exact DECIMAL literals keep their text
+        elif int(tok) > _MAX_BOUND:
+            return None  # past SQLite's 64-bit parameters: lowering reads it (LIMIT 2, 18446744073709551615)
         else:
             values.append(int(tok))
         out.append(text[pos : m.start()])

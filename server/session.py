@@ -35,6 +35,7 @@ from sqlfront.errors import (
     ER_BAD_FIELD,
     ER_BAD_NULL,
     ER_BAD_TABLE,
+    ER_CHECK_CONSTRAINT_VIOLATED,
     ER_DATA_TOO_LONG,
     ER_DUP_ENTRY,
     ER_ILLEGAL_HA,
@@ -778,6 +779,8 @@ class Session:
                 return SqlError(ER_DUP_ENTRY, f"Duplicate entry for key '{key}' (columns {', '.join(cols)})")
             if kind == "NOT NULL":
                 return SqlError(ER_BAD_NULL, f"Column '{what.split('.')[-1]}' cannot be null")
+            if not what.startswith(("drlab_enum_", "drlab_len_")):  # the table's own CHECK
+                return SqlError(ER_CHECK_CONSTRAINT_VIOLATED, f"Check constraint '{what}' is violated.")
             col = what.replace("drlab_enum_", "").replace("drlab_len_", "")
             if "drlab_len_" in what:
                 return SqlError(ER_DATA_TOO_LONG, f"Data too long for column '{col}' at row 1")

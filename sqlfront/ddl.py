@@ -28,6 +28,7 @@ from sqlfront.errors import (
     ER_BLOB_KEY_WITHOUT_LENGTH,
     ER_CANT_DROP_FIELD_OR_KEY,
     ER_CANT_REMOVE_ALL_FIELDS,
+    ER_CHECK_CONSTRAINT_DUP_NAME,
     ER_DROP_INDEX_FK,
     ER_DUP_FIELDNAME,
     ER_DUP_KEYNAME,
@@ -129,6 +130,17 @@ class ForeignKey:
 
 
 @dataclass
+class Check:
+    """A CHECK constraint: SQLite enforces it on every write (as MySQL 8.0.16+ does, error 3819)."""
+
+    name: str
+    expr: str  # MySQL text, as SHOW CREATE TABLE shows it
+
+    def sqlite(self) -> str:
+        return f"CONSTRAINT {_q(self.name)} CHECK ({sqlglot.parse_one(self.expr, read='mysql').sql('sqlite')})"
+
+
+@dataclass
 class TableDef:
     name: str
     columns: list[Column]
@@ -142,6 +154,7 @@ class TableDef:
     shard_key: list[str] | None = None
     sort_key: list[str] | None = None
     foreign_keys: list[ForeignKey] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
 
     # -- catalogue ---------------------------------------------------------------------------
 
@@ -154,6 +167,7 @@ class TableDef:
         d["columns"] = [Column(**c) for c in d["columns"]]
         d["indexes"] = [Index(**i) for i in d["indexes"]]
         d["foreign_keys"] = [ForeignKey(**f) for f in d.get("foreign_keys", [])]
+        d["checks"] = [Check(**c) for c in d.get("checks", [])]
         return cls(**d)
 
     def column(self, name: str) -> Column:
@@ -236,6 +250,7 @@ class TableDef:
         pk = self.primary_key()
         if pk is not None and rowid_col is None:
             parts.append(f"PRIMARY KEY({', '.join(_q(c) for c in pk.columns)})")
+        parts += [check.sqlite() for check in self.checks]
         return f"CREATE TABLE {_q(physical)}({', '.join(parts)})"
 
     def _sqlite_column(self, col: Column, is_rowid: bool) -> str:
@@ -326,6 +341,8 @@ class TableDef:
             line += f" ON DELETE {fk.on_delete}" if fk.on_delete else ""
             line += f" ON UPDATE {fk.on_update}" if fk.on_update else ""
             lines.append(line)
+        for check in self.checks:
+            lines.append(f"  CONSTRAINT {_bq(check.name)} CHECK ({check.expr})")
         opts = [f"ENGINE={self.engine}"]
         if self.auto_increment is not None:
             opts.append(f"AUTO_INCREMENT={self.auto_increment}")
@@ -567,9 +584,21 @@ def _add_constraint(table: TableDef, el: exp.Expression, name: str | None) -> No
     elif isinstance(el, exp.ForeignKey):
         _add_foreign_key(table, el, name)
     elif isinstance(el, exp.CheckColumnConstraint):
-        raise not_supported("CHECK constraints")
+        _add_check(table, el, name)
     else:
         raise not_supported(f"table element {el.sql('mysql')!r}")
+
+
+def _add_check(table: TableDef, el: exp.CheckColumnConstraint, name: str | None) -> None:
+    """Record a CHECK; unnamed ones are `<table>_chk_<n>`, as MySQL names them."""
+    if name is None:
+        n = 1
+        while any(c.name.lower() == f"{table.name}_chk_{n}".lower() for c in table.checks):
+            n += 1
+        name = f"{table.name}_chk_{n}"
+    if any(c.name.lower() == name.lower() for c in table.checks):
+        raise SqlError(ER_CHECK_CONSTRAINT_DUP_NAME, f"Duplicate check constraint name '{name}'.")
+    table.checks.append(Check(name, el.this.sql("mysql")))
 
 
 def _add_singlestore_key(table: TableDef, el: exp.ColumnDef) -> None:
@@ -717,6 +746,8 @@ def _column_from_def(cd: exp.ColumnDef, table: TableDef) -> tuple[Column, bool, 
             col.on_update_now = True
         elif isinstance(kind, exp.Reference):
             pass  # MySQL parses and ignores inline REFERENCES
+        elif isinstance(kind, exp.CheckColumnConstraint):
+            _add_check(table, kind, None)
         else:
             raise not_supported(f"column attribute {constraint.sql('mysql')!r}")
     if col.base not in _TEXTS:

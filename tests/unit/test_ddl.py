@@ -242,7 +242,7 @@ def test_table_options_in_executable_comments() -> None:
         ("CREATE TABLE t (a int AUTO_INCREMENT, b int, PRIMARY KEY (b, a))", 1075),
         ("CREATE TABLE t (a int AUTO_INCREMENT, b int, PRIMARY KEY (a, b))", 1235),
         ("CREATE TABLE t (a int AUTO_INCREMENT, KEY (a))", 1235),
-        ("CREATE TABLE t (a int, CHECK (a > 0))", 1235),
+        ("CREATE TABLE t (a int, CONSTRAINT c CHECK (a > 0), CONSTRAINT C CHECK (a < 9))", 3822),
         ("CREATE TABLE t (a text, FULLTEXT KEY (a))", 1235),
         ("CREATE TABLE t (a int NOT NULL DEFAULT NULL)", 1067),
         ("CREATE TABLE t (a int DEFAULT 'x')", 1067),

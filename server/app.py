@@ -30,7 +30,7 @@ async def serve(node: Node, host: str, port: int, tls: ssl.SSLContext | None) ->
     mysql_mimic.server.Connection = DrlabConnection  # mysql-mimic looks the classes up at connect time
     mysql_mimic.server.MysqlStream = Stream
     server = MysqlServer(
-        session_factory=_MimicSession,
+        session_factory=lambda: _MimicSession(str(node.globals.values["version"])),
         capabilities=CAPABILITIES,
         identity_provider=DrlabIdentityProvider(node.accounts),
         ssl=tls,
@@ -62,7 +62,8 @@ def install_features(node: Node) -> None:
 
 def run_node(data: str, host: str, port: int, name: str, root_password: str, tls_cert: str | None,
              tls_key: str | None, log_level: str, host_map: dict[str, str] | None = None,
-             metrics_port: int | None = None, secure_file_priv: str | None = None) -> int:
+             metrics_port: int | None = None, secure_file_priv: str | None = None,
+             mysql_version: str | None = None) -> int:
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     os.umask(0o077)  # the data directory's files are the node user's alone (they hold source passwords)
     tls = None
@@ -79,6 +80,8 @@ def run_node(data: str, host: str, port: int, name: str, root_password: str, tls
     node.host_map.update(host_map or {})
     if secure_file_priv is not None:
         node.globals.values["secure_file_priv"] = secure_file_priv
+    if mysql_version is not None:
+        node.globals.values["version"] = mysql_version
     if metrics_port is not None:
         node.features.add_service(MetricsService(node, host, metrics_port))
     try:

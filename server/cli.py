@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -36,6 +37,9 @@ def add_node_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host-map", default=None, metavar="FILE",
                       help="JSON object mapping lab host names to addresses, used to resolve REPLICATE's "
                            f"source (also ${HOST_MAP_ENV} as a JSON string)")
+    parser.add_argument("--mysql-version", default=None, metavar="X.Y.Z",
+                        help="the MySQL version the node reports (greeting, @@version, VERSION()) instead of "
+                             "SingleStore's 5.7.32, for applications that require one (Django 5: 8.0.11 or later)")
     parser.add_argument("--secure-file-priv", default=None, metavar="DIR",
                       help="the only directory pipelines may read files from (secure_file_priv)")
 
@@ -92,10 +96,14 @@ def run(args: argparse.Namespace) -> int:
             print(f"drlab: --secure-file-priv {args.secure_file_priv}: {e.strerror}", file=sys.stderr)
             return 2
         secure_file_priv = str(Path(args.secure_file_priv).resolve()) + os.sep
+    if args.mysql_version is not None and not re.fullmatch(r"\d{1,2}\.\d{1,2}\.\d{1,3}", args.mysql_version):
+        print(f"drlab: --mysql-version {args.mysql_version} is not a version such as 8.0.36", file=sys.stderr)
+        return 2
     return app.run_node(
         data=args.data, host=args.host, port=args.port, name=args.name or f"{args.host}:{args.port}",
         root_password=password, tls_cert=args.tls_cert, tls_key=args.tls_key, log_level=args.log_level,
         host_map=host_map, metrics_port=args.metrics_port, secure_file_priv=secure_file_priv,
+        mysql_version=args.mysql_version,
     )
 
 

@@ -23,7 +23,6 @@ from mysql_mimic.packets import SSLRequest
 from mysql_mimic.stream import ConnectionClosed
 from mysql_mimic.types import Capabilities, ColumnType, ServerStatus
 
-from server import variables as sysvars
 from server.accounts import AccountError
 from server.auth import AuthConnectionMixin
 from server.errors import to_sql_error
@@ -99,10 +98,10 @@ class Prepared:
 class _MimicSession:
     """What mysql-mimic's handshake writes into: charset variables, the database, the user."""
 
-    def __init__(self) -> None:
+    def __init__(self, version: str) -> None:
         # `version` goes into the handshake greeting (drivers parse it: PyMySQL fails on "None")
         self.variables = _Vars(character_set_results="utf8mb4", character_set_client="utf8mb4",
-                               version=sysvars.VERSION)
+                               version=version)
         self.database: str | None = None
         self.username: str | None = None
 

@@ -152,6 +152,9 @@ class Session:
         acc = self.node.accounts.lookup(self.user, self.host)
         return f"{self.user}@{acc.host if acc is not None else self.host}"
 
+    def server_version(self) -> str:
+        return str(self.node.globals.values["version"])
+
     # -- entry points ------------------------------------------------------------------------------
     async def run(self, text: str, params: Sequence[Any] | None = None, plan: Any = None) -> Outcome:
         """Execute one statement (already split)."""

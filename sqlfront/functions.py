@@ -19,10 +19,11 @@ import sqlite3
 import uuid
 import zlib
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import Any, ClassVar, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 VERSION = "5.7.32"  # the MySQL version SingleStore claims to be (facts.md section 8): VERSION(), @@version, the greeting
 _U64 = 1 << 64
@@ -42,6 +43,10 @@ class FunctionContext(Protocol):
 
     def account(self, current: bool) -> str:
         """USER() ('user@client host') or, with current, CURRENT_USER() (the matched account)."""
+        ...
+
+    def server_version(self) -> str:
+        """VERSION(): SingleStore's 5.7.32, or the node's --mysql-version."""
         ...
 
 
@@ -560,6 +565,39 @@ def mysql_time(v: Any) -> str | None:
     return None if t is None else _fmt_time(t)
 
 
+_OFFSET = re.compile(r"([+-])(\d{1,2}):(\d{2})")
+
+
+def _zone(name: Any) -> tzinfo | None:
+    """A CONVERT_TZ zone: '+HH:MM' / '-HH:MM', 'SYSTEM' (drlab runs in UTC), or a named zone from
+    the system's zone database (MySQL with its time zone tables loaded); None when unknown."""
+    text = _to_str(name).strip()
+    m = _OFFSET.fullmatch(text)
+    if m:
+        minutes = int(m.group(2)) * 60 + int(m.group(3))
+        if minutes > 14 * 60:
+            return None
+        return timezone(timedelta(minutes=-minutes if m.group(1) == "-" else minutes))
+    if text.upper() in ("SYSTEM", "UTC"):
+        return UTC
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def convert_tz(d: Any, src: Any, dst: Any) -> str | None:
+    """CONVERT_TZ(dt, from, to): NULL for a NULL or invalid argument or an unknown zone, as MySQL."""
+    parsed = _parse_dt(d)
+    if parsed is None or src is None or dst is None:
+        return None
+    a, b = _zone(src), _zone(dst)
+    if a is None or b is None:
+        return None
+    moved = parsed[0].replace(tzinfo=a).astimezone(b).replace(tzinfo=None)
+    return _fmt_dt(moved)
+
+
 def last_day(d: Any) -> str | None:
     parsed = _parse_dt(d)
     if parsed is None:
@@ -966,10 +1004,6 @@ def from_base64(v: Any) -> bytes | None:
         return None
 
 
-def version() -> str:
-    return VERSION
-
-
 # --------------------------------------------------------------------------- aggregates
 
 
@@ -1069,6 +1103,7 @@ SCALARS: dict[str, tuple[int, Callable[..., Any], bool]] = {
     "from_unixtime": (-1, from_unixtime, True),
     "mysql_date": (1, mysql_date, True),
     "mysql_datetime": (1, mysql_datetime, True),
+    "convert_tz": (3, convert_tz, True),
     "mysql_time": (1, mysql_time, True),
     "year": (1, _part(lambda d: d.year), True),
     "month": (1, _part(lambda d: d.month), True),
@@ -1123,7 +1158,6 @@ SCALARS: dict[str, tuple[int, Callable[..., Any], bool]] = {
     "crc32": (1, crc32, True),
     "to_base64": (1, to_base64, True),
     "from_base64": (1, from_base64, True),
-    "version": (0, version, True),
     "uuid": (0, lambda: str(uuid.uuid1()), False),
     "sysdate": (-1, lambda fsp=None: _fsp(datetime.now(), fsp), False),
 }
@@ -1159,6 +1193,9 @@ def _session_scalars(ctx: FunctionContext) -> dict[str, tuple[int, Callable[...,
 
     seeded: dict[Any, tuple[datetime, random.Random]] = {}
 
+    def version() -> str:
+        return ctx.server_version()
+
     def rand(seed: Any = ...) -> float:
         """RAND(seed) yields a sequence that restarts with each statement (not MySQL's PRNG)."""
         if seed is ...:
@@ -1185,6 +1222,7 @@ def _session_scalars(ctx: FunctionContext) -> dict[str, tuple[int, Callable[...,
         "mysql_user": (0, lambda: ctx.account(False)),
         "mysql_current_user": (0, lambda: ctx.account(True)),
         "rand": (-1, rand),
+        "version": (0, version),
     }
 
 

@@ -507,7 +507,8 @@ def _temporal(node: exp.Expression) -> bool:
     'x [MYSQL_TEMPORAL]', which Python's sqlite3 (PARSE_COLNAMES) converts to date/datetime and
     strips, so clients see a DATETIME column as they would from MySQL."""
     if isinstance(node, exp.CurrentTimestamp | exp.CurrentDate | exp.UtcTimestamp | exp.UnixToTime
-                  | exp.StrToDate | exp.StrToTime | exp.DateAdd | exp.DateSub | exp.TimestampAdd):
+                  | exp.StrToDate | exp.StrToTime | exp.DateAdd | exp.DateSub | exp.TimestampAdd
+                  | exp.ConvertTimezone):
         return True
     if isinstance(node, exp.Add | exp.Sub):
         return isinstance(node.expression, exp.Interval) or isinstance(node.this, exp.Interval)
@@ -517,6 +518,27 @@ def _temporal(node: exp.Expression) -> bool:
 def _plain_string(low: _Lowering, node: exp.Expression) -> exp.Expression:
     """N'x' and _charset'x' are plain strings once the text is Unicode."""
     return node.expression if isinstance(node, exp.Introducer) else _str(node.this)
+
+
+def written_name(node: exp.Func) -> str:
+    """The name of a function call as MySQL text spells it (sqlglot's own names differ: CONVERT_TZ
+    is ConvertTimezone), for errors that name what the user wrote."""
+    text = node.sql("mysql")
+    return text.split("(", 1)[0].strip().upper() if "(" in text else node.sql_name()
+
+
+def _json_contains_path(args: list[exp.Expression]) -> exp.Expression:
+    """JSON_CONTAINS_PATH(doc, 'one' | 'all', path, ...): 1 when one / all paths exist, else 0;
+    NULL for a NULL document. SQLite's json_type is NULL exactly for a missing path."""
+    if len(args) < 3 or not (isinstance(args[1], exp.Literal) and args[1].is_string
+                             and args[1].this.lower() in ("one", "all")):
+        raise not_supported("JSON_CONTAINS_PATH without a literal 'one' or 'all' as its second argument")
+    doc = args[0]
+    tests: list[exp.Expression] = [exp.Not(this=exp.Is(this=_fn("json_type", doc.copy(), p), expression=exp.Null()))
+                                   for p in args[2:]]
+    joined = exp.or_(*tests) if args[1].this.lower() == "one" else exp.and_(*tests)
+    return exp.Case(ifs=[exp.If(this=exp.Is(this=doc.copy(), expression=exp.Null()), true=exp.Null())],
+                    default=exp.Cast(this=exp.paren(joined), to=exp.DataType.build("INTEGER")))
 
 
 def _anonymous(low: _Lowering, node: exp.Anonymous) -> exp.Expression:
@@ -538,6 +560,7 @@ def _unsupported(what: str) -> Handler:
 
 # Anonymous (sqlglot-unknown) MySQL functions -> registered SQLite name, or a builder.
 _ANONYMOUS: dict[str, str | Callable[[list[exp.Expression]], exp.Expression]] = {
+    "json_contains_path": _json_contains_path,
     "now": "now",
     "localtime": "now",
     "localtimestamp": "now",
@@ -626,6 +649,7 @@ _HANDLERS: dict[type, Handler] = {
     exp.UnixToTime: _format_fn("from_unixtime"),
     exp.TsOrDsToDate: _rename("mysql_date", "this"),
     exp.TsOrDsToTimestamp: _rename("mysql_datetime", "this"),
+    exp.ConvertTimezone: _rename("convert_tz", "timestamp", "source_tz", "target_tz"),
     exp.Time: _rename("mysql_time", "this"),
     exp.Timestamp: _timestamp,
     exp.Year: _rename("year", "this"),
@@ -756,7 +780,7 @@ class _Lowering:
         if handler is not None:
             return handler(self, node)
         if isinstance(node, exp.Func) and kind not in _PASS:
-            raise not_supported(f"function {node.sql_name()}")
+            raise not_supported(f"function {written_name(node)}")
         return node
 
     # -- tables ----------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pymysql
 import pytest
 
@@ -56,3 +58,33 @@ def test_check_constraints_are_enforced_and_shown(node: NodeProcess) -> None:
         with pytest.raises(pymysql.err.OperationalError) as e:
             cur.execute("CREATE TABLE q (a INT, CONSTRAINT c CHECK (a > 0), CONSTRAINT c CHECK (a < 9))")
         assert e.value.args[0] == 3822
+
+
+def test_convert_tz_json_contains_path_and_errors_name_what_was_written(node: NodeProcess) -> None:
+    with node.connect() as c, c.cursor() as cur:
+        cur.execute("SELECT CONVERT_TZ('2024-03-10 12:00:00', '+00:00', '-05:30'), "
+                    "CONVERT_TZ('2024-07-01 12:00:00', 'UTC', 'Europe/Paris'), "
+                    "CONVERT_TZ('2001-01-01 01:00:00', 'UTC', 'UTC') IS NOT NULL, "
+                    "CONVERT_TZ('2024-01-01 00:00:00', 'UTC', 'Nowhere/Land'), CONVERT_TZ(NULL, 'UTC', 'UTC')")
+        assert cur.fetchone() == (datetime(2024, 3, 10, 6, 30), datetime(2024, 7, 1, 14), 1, None, None)
+        doc = '\'{"a": 1, "b": {"c": null}}\''
+        cur.execute(f"SELECT JSON_CONTAINS_PATH({doc}, 'one', '$.x', '$.a'), "
+                    f"JSON_CONTAINS_PATH({doc}, 'all', '$.x', '$.a'), JSON_CONTAINS_PATH({doc}, 'ALL', '$.b.c'), "
+                    "JSON_CONTAINS_PATH(NULL, 'one', '$.a'), JSON_CONTAINS_PATH('{\"k\": 2}', 'one', '$.\"k\"')")
+        assert cur.fetchone() == (1, 0, 1, None, 1)
+        with pytest.raises(pymysql.err.NotSupportedError) as e:
+            cur.execute("SELECT CONVERT_TZ(NOW(), 'UTC', 'UTC'), JSON_ARRAY_INSERT('[]', '$[0]', 1)")
+        assert "JSON_ARRAY_INSERT" in e.value.args[1]
+
+
+def test_mysql_version_option(node_factory) -> None:  # type: ignore[no-untyped-def]
+    """Django 5 refuses a server reporting 5.7: --mysql-version changes what a node reports."""
+    eight = node_factory("b", extra=["--mysql-version", "8.0.36"]).start()
+    with eight.connect() as c, c.cursor() as cur:
+        assert c.get_server_info() == "8.0.36"
+        cur.execute("SELECT VERSION(), @@version")
+        assert cur.fetchone() == ("8.0.36", "8.0.36")
+    default = node_factory("c").start()
+    with default.connect() as c, c.cursor() as cur:
+        cur.execute("SELECT VERSION()")
+        assert cur.fetchone() == ("5.7.32",) and c.get_server_info() == "5.7.32"

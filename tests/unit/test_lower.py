@@ -41,6 +41,9 @@ class Ctx:
     def now(self) -> datetime:
         return NOW
 
+    def server_version(self) -> str:
+        return "5.7.32"
+
 
 class Resolver:
     def __init__(self, defs: dict[tuple[str, str], TableDef]) -> None:

@@ -24,6 +24,7 @@ from sqlfront.errors import (
     ER_BAD_FIELD,
     ER_UNKNOWN_SYSTEM_VARIABLE,
     ER_UNKNOWN_TABLE,
+    ER_WRONG_PARAMCOUNT_TO_NATIVE_FCT,
     SqlError,
     not_supported,
     parse_error,
@@ -529,16 +530,21 @@ def written_name(node: exp.Func) -> str:
 
 def _json_contains_path(args: list[exp.Expression]) -> exp.Expression:
     """JSON_CONTAINS_PATH(doc, 'one' | 'all', path, ...): 1 when one / all paths exist, else 0;
-    NULL for a NULL document. SQLite's json_type is NULL exactly for a missing path."""
-    if len(args) < 3 or not (isinstance(args[1], exp.Literal) and args[1].is_string
-                             and args[1].this.lower() in ("one", "all")):
-        raise not_supported("JSON_CONTAINS_PATH without a literal 'one' or 'all' as its second argument")
-    doc = args[0]
+    NULL for a NULL document (or another mode). SQLite's json_type is NULL exactly for a missing
+    path. The mode may be a bound value (drivers send it as a parameter), so it is tested in SQL."""
+    if len(args) < 3:
+        raise SqlError(ER_WRONG_PARAMCOUNT_TO_NATIVE_FCT,
+                       "Incorrect parameter count in the call to native function 'JSON_CONTAINS_PATH'")
+    doc, mode = args[0], _fn("lower", args[1])
     tests: list[exp.Expression] = [exp.Not(this=exp.Is(this=_fn("json_type", doc.copy(), p), expression=exp.Null()))
                                    for p in args[2:]]
-    joined = exp.or_(*tests) if args[1].this.lower() == "one" else exp.and_(*tests)
-    return exp.Case(ifs=[exp.If(this=exp.Is(this=doc.copy(), expression=exp.Null()), true=exp.Null())],
-                    default=exp.Cast(this=exp.paren(joined), to=exp.DataType.build("INTEGER")))
+    as_int = exp.DataType.build("INTEGER")
+    return exp.Case(ifs=[
+        exp.If(this=exp.Is(this=doc.copy(), expression=exp.Null()), true=exp.Null()),
+        exp.If(this=exp.EQ(this=mode, expression=_str("one")), true=exp.Cast(this=exp.paren(exp.or_(*tests)), to=as_int)),
+        exp.If(this=exp.EQ(this=mode.copy(), expression=_str("all")),
+               true=exp.Cast(this=exp.paren(exp.and_(*[t.copy() for t in tests])), to=as_int)),
+    ])
 
 
 def _anonymous(low: _Lowering, node: exp.Anonymous) -> exp.Expression:

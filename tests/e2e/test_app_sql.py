@@ -88,3 +88,12 @@ def test_mysql_version_option(node_factory) -> None:  # type: ignore[no-untyped-
     with default.connect() as c, c.cursor() as cur:
         cur.execute("SELECT VERSION()")
         assert cur.fetchone() == ("5.7.32",) and c.get_server_info() == "5.7.32"
+
+
+def test_json_contains_path_with_bound_mode_and_arity(node: NodeProcess) -> None:
+    with node.connect() as c, c.cursor() as cur:
+        cur.execute("SELECT JSON_CONTAINS_PATH(%s, %s, %s)", ('{"a": 1}', "one", "$.a"))  # as Django sends it
+        assert cur.fetchone() == (1,)
+        with pytest.raises(pymysql.err.MySQLError) as e:
+            cur.execute("SELECT JSON_CONTAINS_PATH('{}', 'one')")
+        assert e.value.args[0] == 1582

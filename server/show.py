@@ -438,6 +438,10 @@ def _tables_rows(node: Node, session: Session, only: str | None = None) -> Seque
             rows.append(("def", dbn, tdef.name, "BASE TABLE", tdef.engine, 10, "Dynamic", count, 0, 0, 0, 0, 0,
                          auto, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(db.info.created)), None, None,
                          tdef.collation or "utf8mb4_general_ci", None, "", tdef.comment or ""))
+    if only is None or only.lower() == "information_schema":  # its views, drlab's own included
+        rows += [("def", "information_schema", name, "SYSTEM VIEW", "MEMORY", 10, "Fixed", None, 0, 0, 0, 0, 0,
+                  None, None, None, None, "utf8_general_ci", None, "", "")
+                 for name in _table_names(node, session, "information_schema")]
     return rows
 
 

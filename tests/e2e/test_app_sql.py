@@ -97,3 +97,16 @@ def test_json_contains_path_with_bound_mode_and_arity(node: NodeProcess) -> None
         with pytest.raises(pymysql.err.MySQLError) as e:
             cur.execute("SELECT JSON_CONTAINS_PATH('{}', 'one')")
         assert e.value.args[0] == 1582
+
+
+def test_information_schema_lists_its_own_views(node: NodeProcess) -> None:
+    """Tools discover information_schema's views from information_schema.TABLES and SHOW TABLES."""
+    with node.connect() as c, c.cursor() as cur:
+        cur.execute("SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES "
+                    "WHERE TABLE_SCHEMA = 'information_schema'")
+        listed = dict(cur.fetchall())
+        cur.execute("SHOW TABLES FROM information_schema")
+        shown = {r[0] for r in cur.fetchall()}
+    assert {"TABLES", "COLUMNS", "TRIGGERS", "ROUTINES", "EVENTS", "VIEWS"} <= set(listed)
+    assert any(name.startswith("DRLAB_") for name in listed)
+    assert set(listed) == shown and set(listed.values()) == {"SYSTEM VIEW"}

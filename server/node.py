@@ -124,6 +124,10 @@ class Resolver:
             if show.info_schema_columns(self.node, name) is None:
                 raise SqlError(ER_UNKNOWN_TABLE, f"Unknown table '{table}' in information_schema")
             return quote(name)
+        if dbn.lower() == "mysql" and self.node.store.get(dbn) is None:  # the read-only system schema
+            if self.home is not None:
+                raise not_supported("Joining the mysql system schema with user tables")
+            return quote("mysql." + show.mysql_schema_def(table).name)
         d = self.node.store.get(dbn)
         if d is None:
             raise SqlError(ER_NO_SUCH_TABLE, f"Table '{dbn}.{table}' doesn't exist")
@@ -135,6 +139,8 @@ class Resolver:
         dbn = db or self.current_db
         if dbn is not None and dbn.lower() == "information_schema":
             return show.info_schema_def(self.node, table)
+        if dbn is not None and dbn.lower() == "mysql" and self.node.store.get(dbn) is None:
+            return show.mysql_schema_def(table)
         d = self.node.store.get(dbn) if dbn else None
         if d is None:
             raise SqlError(ER_NO_SUCH_TABLE, f"Table '{dbn}.{table}' doesn't exist")
@@ -469,6 +475,10 @@ def _home(ast: exp.Expression, current: str | None) -> tuple[str | None, bool]:
         if not t.name or (not t.db and t.name.lower() in ctes):
             continue
         dbn = t.db or current
+        if dbn is not None and dbn.lower() == "mysql" and t is not target:
+            info = True  # the mysql system schema is served with information_schema (no user database "mysql")
+        elif dbn is not None and dbn.lower() == "mysql":
+            raise not_supported("Writing the mysql system schema (change accounts with CREATE USER, GRANT, ...)")
         if dbn is not None and dbn.lower() == "information_schema":
             info = True
         elif first is None:

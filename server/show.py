@@ -95,6 +95,53 @@ _COLLATIONS = [("utf8mb4_general_ci", "utf8mb4", 45, "Yes", "Yes", 1), ("utf8mb4
                ("binary", "binary", 63, "Yes", "Yes", 1)]
 
 
+# The `mysql` system schema tools read (read-only; it reflects drlab's accounts: CREATE USER / GRANT
+# change them). Table -> (column, privilege it shows as 'Y'/'N' or None).
+_PRIV_COLUMNS = [("Select_priv", "SELECT"), ("Insert_priv", "INSERT"), ("Update_priv", "UPDATE"),
+                 ("Delete_priv", "DELETE"), ("Create_priv", "CREATE"), ("Drop_priv", "DROP"),
+                 ("Reload_priv", "RELOAD"), ("Process_priv", "PROCESS"), ("References_priv", "REFERENCES"),
+                 ("Index_priv", "INDEX"), ("Alter_priv", "ALTER"), ("Show_db_priv", "SHOW DATABASES"),
+                 ("Super_priv", "SUPER"), ("Lock_tables_priv", "LOCK TABLES"), ("Execute_priv", "EXECUTE"),
+                 ("Repl_slave_priv", "REPLICATION SLAVE"), ("Repl_client_priv", "REPLICATION CLIENT"),
+                 ("Create_user_priv", "CREATE USER")]
+MYSQL_SCHEMA: dict[str, list[str]] = {
+    "user": ["Host", "User", *[c for c, _ in _PRIV_COLUMNS], "Grant_priv", "plugin", "authentication_string",
+             "password_expired", "account_locked"],
+    "db": ["Host", "Db", "User", *[c for c, p in _PRIV_COLUMNS if p in ("SELECT", "INSERT", "UPDATE", "DELETE",
+                                                                          "CREATE", "DROP", "REFERENCES", "INDEX",
+                                                                          "ALTER", "LOCK TABLES", "EXECUTE")],
+           "Grant_priv"],
+    "tables_priv": ["Host", "Db", "User", "Table_name", "Grantor", "Timestamp", "Table_priv", "Column_priv"],
+}
+
+
+def mysql_schema_def(table: str) -> TableDef:
+    """The definition of ``mysql.<table>``, or MySQL's 1146 for a table drlab does not serve."""
+    columns = MYSQL_SCHEMA.get(table.lower())
+    if columns is None:
+        raise SqlError(ER_NO_SUCH_TABLE, f"Table 'mysql.{table}' doesn't exist")
+    return TableDef(name=table.lower(), columns=[Column(c, "varchar(512)") for c in columns], indexes=[])
+
+
+def _mysql_rows(node: Node, name: str) -> list[Sequence[Any]]:
+    rows: list[Sequence[Any]] = []
+    for acc in node.accounts.accounts():
+        for (dbn, table), g in sorted(acc.grants.items()):
+            yn = ["Y" if p in g.privileges else "N" for _, p in _PRIV_COLUMNS]
+            grant = "Y" if g.grant_option else "N"
+            if name == "user" and (dbn, table) == ("*", "*"):
+                rows.append((acc.host, acc.user, *yn, grant, acc.plugin, acc.auth_string, "N", "N"))
+            elif name == "db" and dbn != "*" and table == "*":
+                keep = [v for (c, _), v in zip(_PRIV_COLUMNS, yn, strict=True) if c in MYSQL_SCHEMA["db"]]
+                rows.append((acc.host, dbn, acc.user, *keep, grant))
+            elif name == "tables_priv" and table != "*":
+                rows.append((acc.host, dbn, acc.user, table, "", None,
+                             ",".join(p.title() for p in sorted(g.privileges)), ""))
+        if name == "user" and ("*", "*") not in acc.grants:
+            rows.append((acc.host, acc.user, *["N"] * len(_PRIV_COLUMNS), "N", acc.plugin, acc.auth_string, "N", "N"))
+    return rows
+
+
 _NO_OBJECTS = {
     "events": ["Db", "Name", "Definer", "Time zone", "Type", "Execute at", "Interval value", "Interval field",
                "Starts", "Ends", "Status", "Originator", "character_set_client", "collation_connection",
@@ -514,6 +561,8 @@ def materialize_info_schema(node: Node, session: Session, conn: sqlite3.Connecti
         _fill(conn, name, columns, rows)
     for name, view in node.features.views().items():
         _fill(conn, name, view.columns, view.rows(node, session))
+    for name, columns in MYSQL_SCHEMA.items():
+        _fill(conn, "mysql." + name, columns, _mysql_rows(node, name))
 
 
 def _fill(conn: sqlite3.Connection, name: str, columns: list[str], rows: Sequence[Sequence[Any]]) -> None:

@@ -110,3 +110,30 @@ def test_information_schema_lists_its_own_views(node: NodeProcess) -> None:
     assert {"TABLES", "COLUMNS", "TRIGGERS", "ROUTINES", "EVENTS", "VIEWS"} <= set(listed)
     assert any(name.startswith("DRLAB_") for name in listed)
     assert set(listed) == shown and set(listed.values()) == {"SYSTEM VIEW"}
+
+
+def test_mysql_system_schema_is_read_only_and_reflects_accounts(node: NodeProcess) -> None:
+    node.sql("CREATE DATABASE app")
+    node.sql("CREATE TABLE app.t (a INT)")
+    node.sql("CREATE USER 'ann'@'%' IDENTIFIED BY 'pw'")
+    node.sql("GRANT SELECT, INSERT ON app.* TO 'ann'@'%'")
+    node.sql("GRANT UPDATE ON app.t TO 'ann'@'%'")
+    with node.connect() as c, c.cursor() as cur:
+        cur.execute("SELECT User, Host, Select_priv, Super_priv, plugin FROM mysql.user ORDER BY User")
+        rows = cur.fetchall()
+        assert ("ann", "%", "N", "N", "mysql_native_password") in rows
+        assert any(r[0] == "root" and r[2] == "Y" and r[3] == "Y" for r in rows)
+        cur.execute("SELECT Db, Select_priv, Insert_priv, Update_priv FROM mysql.db WHERE User = 'ann'")
+        assert cur.fetchall() == (("app", "Y", "Y", "N"),)
+        cur.execute("SELECT Db, Table_name, Table_priv FROM mysql.tables_priv WHERE User = 'ann'")
+        assert cur.fetchall() == (("app", "t", "Update"),)
+        with pytest.raises(pymysql.err.MySQLError) as e:
+            cur.execute("UPDATE mysql.user SET Super_priv = 'Y' WHERE User = 'ann'")
+        assert e.value.args[0] == 1235
+        with pytest.raises(pymysql.err.ProgrammingError) as e:
+            cur.execute("SELECT * FROM mysql.nosuch")
+        assert e.value.args == (1146, "Table 'mysql.nosuch' doesn't exist")
+    with node.connect(user="ann", password="pw") as c, c.cursor() as cur:
+        with pytest.raises(pymysql.err.MySQLError) as e:  # as MySQL: no SELECT on mysql.*
+            cur.execute("SELECT User FROM mysql.user")
+        assert e.value.args[0] == 1142

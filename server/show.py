@@ -472,7 +472,7 @@ class _InfoSchemaDef(TableDef):
 
 
 def _tables_rows(node: Node, session: Session, only: str | None = None) -> Sequence[Sequence[Any]]:
-    rows = []
+    rows: list[Sequence[Any]] = []
     for dbn in node.store.names() if only is None else [only]:
         db = node.store.get(dbn)
         for tdef in _readable_tables(node, session, dbn):

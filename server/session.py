@@ -416,6 +416,8 @@ class Session:
             conn = db.writer if self.txn_db is db else db.reader
             if conn is db.reader and self.snapshots is not None and db.info.name in self.snapshots:
                 conn = self.snapshots[db.info.name]
+                if any(dbn is not None and dbn != db.info.name for dbn, _ in lw.tables_read):
+                    raise not_supported("A query reading two databases inside START TRANSACTION WITH CONSISTENT SNAPSHOT")
             self.node.attach_for(conn, db, lw.tables_read)
             values = self._bind(lw, params)
             try:

@@ -195,3 +195,18 @@ def test_start_transaction_refuses_unknown_options(node: NodeProcess) -> None:
         with pytest.raises(pymysql.err.ProgrammingError) as e:
             cur.execute("START TRANSACTION WITH NONSENSE")
         assert e.value.args[0] == 1064
+
+
+def test_consistent_snapshot_refuses_a_query_over_two_databases(node: NodeProcess) -> None:
+    _db(node)
+    node.sql("CREATE DATABASE other")
+    node.sql("CREATE TABLE app.t (a INT)")
+    node.sql("CREATE TABLE other.u (a INT)")
+    with node.connect(database="app") as c, c.cursor() as cur:
+        cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+        with pytest.raises(pymysql.err.NotSupportedError) as e:
+            cur.execute("SELECT * FROM t JOIN other.u USING (a)")
+        assert "CONSISTENT SNAPSHOT" in e.value.args[1]
+        cur.execute("SELECT COUNT(*) FROM other.u")  # one database at a time reads its snapshot
+        assert cur.fetchone() == (0,)
+        cur.execute("COMMIT")

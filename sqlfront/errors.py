@@ -143,13 +143,15 @@ def not_supported(what: str) -> SqlError:
     return SqlError(ER_NOT_SUPPORTED_YET, f"{what} is not supported by drlab")
 
 
-def parse_error(near: str, line: int = 1) -> SqlError:
-    """MySQL's wording for a syntax error, pointing at the text where parsing stopped."""
+def parse_error(near: str, line: int = 1, expected: str | None = None) -> SqlError:
+    """MySQL's wording for a syntax error, pointing at the text where parsing stopped; drlab's
+    hand-written grammars append what they expected there."""
     near = near[:80]
     return SqlError(
         ER_PARSE,
         "You have an error in your SQL syntax; check the manual that corresponds to your "
-        f"MySQL server version for the right syntax to use near '{near}' at line {line}",
+        f"MySQL server version for the right syntax to use near '{near}' at line {line}"
+        + ("" if expected is None else f": {expected}"),
     )
 
 

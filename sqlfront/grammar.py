@@ -165,8 +165,9 @@ class Parser:
         return len(self.text) if tok is None else tok.start
 
     def at_end(self) -> bool:
-        """No tokens left but the statement's trailing ';'s."""
-        return self.i >= len(self.toks)
+        """The statement ends here: nothing or a ';' comes next (`end` checks what may follow it)."""
+        tok = self.peek()
+        return tok is None or (tok.kind is Kind.PUNCT and tok.text == ";")
 
     def at(self, *words: str) -> bool:
         """The next tokens are these keywords, in this order."""
@@ -269,7 +270,7 @@ class Parser:
         """Nothing but blanks, comments and ';'s may follow; otherwise a 1064 at what follows."""
         while self.accept_punct(";"):
             pass
-        if not self.at_end():
+        if self.i < len(self.toks):
             raise self.error(expected)
 
     # -- errors

@@ -24,6 +24,7 @@ from sqlfront.errors import (
     SqlError,
     parse_error,
 )
+from sqlfront.grammar import Parser, leading_words
 
 DEFAULT_BATCH_INTERVAL = 2500  # ms, SingleStore's default
 _SKIP_KINDS = ("all", "constraint", "duplicate key", "parser")
@@ -145,204 +146,89 @@ class ShowCreatePipeline:
     name: str
 
 
-# -- tokens -----------------------------------------------------------------------------------------
-_TOKEN = re.compile(
-    r"\s+|(?P<str>'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.|\"\")*\")|(?P<ident>`(?:[^`]|``)+`)"
-    r"|(?P<var>@[A-Za-z0-9_$.]+)|(?P<num>\d+)|(?P<word>[A-Za-z_$][A-Za-z0-9_$]*)|(?P<punct>.)",
-    re.S,
-)
-_ESC = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "b": "\b", "Z": "\x1a"}
-
-
-@dataclass
-class _Tok:
-    kind: str
-    text: str  # as written
-    value: str  # unquoted string / identifier; lower-case word
-    start: int
-    end: int
-
-
-def _tokens(text: str) -> list[_Tok]:
-    out = []
-    for m in _TOKEN.finditer(text):
-        kind = m.lastgroup
-        if kind is None:
-            continue
-        raw = m.group(kind)
-        if kind == "str":
-            q = raw[0]
-            body = raw[1:-1].replace(q + q, q)
-            value = re.sub(r"\\(.)", lambda e: _ESC.get(e.group(1), e.group(1)), body, flags=re.S)
-        elif kind == "ident":
-            value = raw[1:-1].replace("``", "`")
-        elif kind == "word":
-            value = raw.lower()
-        else:
-            value = raw
-        out.append(_Tok(kind, raw, value, m.start(), m.end()))
-    return out
-
-
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.toks = _tokens(text)
-        self.i = 0
-
-    def peek(self, k: int = 0) -> _Tok | None:
-        j = self.i + k
-        return self.toks[j] if j < len(self.toks) else None
-
-    def at(self, *words: str) -> bool:
-        for k, w in enumerate(words):
-            t = self.peek(k)
-            if t is None or t.kind != "word" or t.value != w:
-                return False
-        return True
-
-    def accept(self, *words: str) -> bool:
-        if self.at(*words):
-            self.i += len(words)
-            return True
-        return False
-
-    def expect(self, *words: str) -> None:
-        if not self.accept(*words):
-            self.fail()
-
-    def fail(self) -> SqlError:
-        t = self.peek()
-        raise parse_error(self.text[t.start:] if t else "")
-
-    def take(self, *kinds: str) -> _Tok:
-        """The next token, which must be of one of ``kinds``."""
-        t = self.peek()
-        if t is None or t.kind not in kinds:
-            self.fail()
-        assert t is not None
-        self.i += 1
-        return t
-
-    def name(self) -> str:
-        t = self.take("word", "ident")
-        return t.text if t.kind == "word" else t.value
-
-    def string(self) -> str:
-        return self.take("str").value
-
-    def number(self) -> int:
-        return int(self.take("num").value)
-
-    def punct(self, ch: str) -> bool:
-        t = self.peek()
-        if t is not None and t.kind == "punct" and t.value == ch:
-            self.i += 1
-            return True
-        return False
-
-    def done(self) -> bool:
-        while self.punct(";"):
-            pass
-        return self.i >= len(self.toks)
-
-    def end(self) -> None:
-        if not self.done():
-            self.fail()
+# -- grammar --------------------------------------------------------------------------------------
+FIRST_WORDS = ("CREATE", "START", "STOP", "DROP", "ALTER", "SHOW")  # the words a pipeline statement starts with
+_VAR = re.compile(r"@[A-Za-z0-9_$.]+")  # a column-list @variable, read raw: `.` and `$` are part of it
+_OTHER_SOURCES = ("KAFKA", "S3", "AZURE", "HDFS", "GCS", "LINK", "MONGODB", "MYSQL")
 
 
 # -- statements -------------------------------------------------------------------------------------
 def parse_pipeline_statement(text: str) -> Any:
     """A pipeline command for ``text``, or None when the statement is not about pipelines."""
-    head = re.match(r"\s*(?:/\*.*?\*/\s*)*(\w+)(?:\s+(\w+))?(?:\s+(\w+))?(?:\s+(\w+))?(?:\s+(\w+))?", text, re.S)
-    if head is None:
+    words = leading_words(text, 5)
+    if not words:
         return None
-    words = [w.lower() for w in head.groups() if w]
-    if words[0] == "create" and "pipeline" in words[1:4] and words[1] in ("or", "pipeline", "aggregator"):
+    if words[0] == "CREATE" and "PIPELINE" in words[1:4] and words[1] in ("OR", "PIPELINE", "AGGREGATOR"):
         return _create(text)
-    if words[0] in ("start", "stop") and len(words) > 1 and (
-        words[1] == "pipeline" or words[1:3] in (["all", "pipelines"], ["failed", "pipelines"])
+    if words[0] in ("START", "STOP") and len(words) > 1 and (
+        words[1] == "PIPELINE" or words[1:3] in (("ALL", "PIPELINES"), ("FAILED", "PIPELINES"))
     ):
         return _start_stop(text)
-    if words[0] in ("drop", "alter") and len(words) > 1 and words[1] == "pipeline":
+    if words[0] in ("DROP", "ALTER") and len(words) > 1 and words[1] == "PIPELINE":
         return _drop_alter(text)
-    if words[0] == "show" and len(words) > 1 and (words[1] == "pipelines" or words[1:3] == ["create", "pipeline"]):
+    if words[0] == "SHOW" and len(words) > 1 and (words[1] == "PIPELINES" or words[1:3] == ("CREATE", "PIPELINE")):
         return _show(text)
     return None
 
 
 def _create(text: str) -> CreatePipeline:
-    p = _Parser(text)
-    p.expect("create")
-    or_replace = p.accept("or", "replace")
-    p.accept("aggregator")
-    p.expect("pipeline")
-    if_not_exists = p.accept("if", "not", "exists")
-    name = p.name()
-    p.expect("as", "load", "data")
-    if not p.accept("fs"):
-        t = p.peek()
-        if t is not None and t.kind == "word" and t.value in ("kafka", "s3", "azure", "hdfs", "gcs", "link", "mongodb", "mysql"):
-            raise SqlError(ER_NOT_SUPPORTED_YET, f"LOAD DATA {t.text.upper()} pipelines are not supported by drlab; use LOAD DATA FS 'path'",
+    p = Parser(text)
+    p.expect("CREATE")
+    or_replace = p.accept("OR", "REPLACE")
+    p.accept("AGGREGATOR")
+    p.expect("PIPELINE")
+    if_not_exists = p.accept("IF", "NOT", "EXISTS")
+    name = p.identifier()
+    p.expect("AS", "LOAD", "DATA")
+    if not p.accept("FS"):
+        source = p.accept_any(*_OTHER_SOURCES)
+        if source is not None:
+            raise SqlError(ER_NOT_SUPPORTED_YET, f"LOAD DATA {source} pipelines are not supported by drlab; use LOAD DATA FS 'path'",
                            "42000")
-        p.fail()
+        raise p.error()
     cfg = PipelineConfig(name=name, path=p.string(), table="")
-    if p.accept("config"):
+    if p.accept("CONFIG"):
         p.string()  # FS CONFIG JSON: accepted, nothing in it applies to a local file system
     while True:
-        if p.accept("batch_interval"):
+        if p.accept("BATCH_INTERVAL"):
             cfg.batch_interval = p.number()
-        elif p.accept("max_partitions_per_batch") or p.accept("max_offsets_per_batch_partition"):
+        elif p.accept("MAX_PARTITIONS_PER_BATCH") or p.accept("MAX_OFFSETS_PER_BATCH_PARTITION"):
             p.number()
-        elif p.accept("max_retries_per_batch_partition"):
+        elif p.accept("MAX_RETRIES_PER_BATCH_PARTITION"):
             cfg.max_retries = p.number()
-        elif p.accept("stop_on_error"):
-            if p.accept("on"):
+        elif p.accept("STOP_ON_ERROR"):
+            if p.accept("ON"):
                 cfg.stop_on_error = True
-            elif p.accept("off"):
+            elif p.accept("OFF"):
                 cfg.stop_on_error = False
             else:
-                p.fail()
-        elif p.accept("replace"):
+                raise p.error()
+        elif p.accept("REPLACE"):
             cfg.dup_policy = "replace"
-        elif p.accept("ignore"):
+        elif p.accept("IGNORE"):
             cfg.dup_policy = "ignore"
-        elif p.accept("skip"):
+        elif p.accept("SKIP"):
             for kind in _SKIP_KINDS:
-                if p.accept(*kind.split()):
+                if p.accept(*kind.upper().split()):
                     cfg.dup_policy = "skip " + kind
                     break
             else:
-                p.fail()
-            p.expect("errors")
+                raise p.error()
+            p.expect("ERRORS")
         else:
             break
-    p.expect("into", "table")
-    cfg.table = p.name()
+    p.expect("INTO", "TABLE")
+    cfg.table = p.identifier()
     _csv_options(p, cfg)
-    if p.punct("("):
-        while True:
-            t = p.peek()
-            if t is not None and t.kind == "var":
-                p.i += 1
-                cfg.columns.append(t.value)
-            else:
-                col = p.name()
-                if p.punct("."):  # `t`.`col`, as SHOW CREATE PIPELINE prints it
-                    col = p.name()
-                cfg.columns.append(col)
-            if p.punct(")"):
-                break
-            if not p.punct(","):
-                p.fail()
-    if p.accept("set"):
+    if p.accept_punct("("):
+        cfg.columns = p.comma_list(lambda: _column(p))
+        p.expect_punct(")")
+    if p.accept("SET"):
         cfg.set_exprs = _set_list(p)
-    if p.accept("on", "duplicate", "key", "update"):
-        t = p.peek()
-        if t is None:
-            p.fail()
-        assert t is not None
-        cfg.on_duplicate_key_update = text[t.start:].strip().rstrip(";").strip()
+    if p.accept("ON", "DUPLICATE", "KEY", "UPDATE"):
+        if p.at_end():
+            raise p.error()
+        cfg.on_duplicate_key_update = text[p.pos():].strip().rstrip(";").strip()
         _check_sql("INSERT INTO t(a) VALUES (1) ON DUPLICATE KEY UPDATE " + cfg.on_duplicate_key_update, cfg.on_duplicate_key_update)
         p.i = len(p.toks)
     p.end()
@@ -352,20 +238,29 @@ def _create(text: str) -> CreatePipeline:
 
 
 _CSV_CLAUSES: dict[str, list[tuple[tuple[str, ...], str]]] = {
-    "fields": [(("terminated", "by"), "fields_terminated_by"), (("optionally", "enclosed", "by"), "optionally"),
-               (("enclosed", "by"), "fields_enclosed_by"), (("escaped", "by"), "fields_escaped_by")],
-    "lines": [(("terminated", "by"), "lines_terminated_by"), (("starting", "by"), "lines_starting_by")],
+    "FIELDS": [(("TERMINATED", "BY"), "fields_terminated_by"), (("OPTIONALLY", "ENCLOSED", "BY"), "optionally"),
+               (("ENCLOSED", "BY"), "fields_enclosed_by"), (("ESCAPED", "BY"), "fields_escaped_by")],
+    "LINES": [(("TERMINATED", "BY"), "lines_terminated_by"), (("STARTING", "BY"), "lines_starting_by")],
 }
-_CSV_CLAUSES["columns"] = _CSV_CLAUSES["fields"]
+_CSV_CLAUSES["COLUMNS"] = _CSV_CLAUSES["FIELDS"]
 
 
-def _csv_options(p: _Parser, cfg: PipelineConfig) -> None:
-    p.accept("format", "csv")
+def _column(p: Parser) -> str:
+    """A column-list entry: an @variable, a column, or `t`.`col` as SHOW CREATE PIPELINE prints it."""
+    var = p.raw(_VAR)
+    if var is not None:
+        return var
+    col = p.identifier()
+    if p.accept_punct("."):
+        col = p.identifier()
+    return col
+
+
+def _csv_options(p: Parser, cfg: PipelineConfig) -> None:
+    p.accept("FORMAT", "CSV")
     while True:
-        t = p.peek()
-        clause = t.value if t is not None and t.kind == "word" else ""
-        if clause in _CSV_CLAUSES:
-            p.i += 1
+        clause = p.accept_any(*_CSV_CLAUSES)
+        if clause is not None:
             while True:
                 words, attr = next(((w, a) for w, a in _CSV_CLAUSES[clause] if p.accept(*w)), ((), ""))
                 if not words:
@@ -374,10 +269,10 @@ def _csv_options(p: _Parser, cfg: PipelineConfig) -> None:
                     cfg.fields_enclosed_by, cfg.optionally_enclosed = p.string(), True
                 else:
                     setattr(cfg, attr, p.string())
-        elif p.accept("ignore"):
+        elif p.accept("IGNORE"):
             cfg.ignore_lines = p.number()
-            if not (p.accept("lines") or p.accept("rows")):
-                p.fail()
+            if not (p.accept("LINES") or p.accept("ROWS")):
+                raise p.error()
         else:
             break
     if not cfg.fields_terminated_by or not cfg.lines_terminated_by:
@@ -386,36 +281,33 @@ def _csv_options(p: _Parser, cfg: PipelineConfig) -> None:
         raise SqlError(ER_WRONG_FIELD_TERMINATORS, "ENCLOSED BY and ESCAPED BY take one character", "42000")
 
 
-def _set_list(p: _Parser) -> list[tuple[str, str]]:
+def _set_list(p: Parser) -> list[tuple[str, str]]:
     out = []
     while True:
-        col = p.name()
-        if not p.punct("="):
-            p.fail()
-        t = p.peek()
-        if t is None:
-            p.fail()
-        assert t is not None
-        depth, start = 0, t.start
+        col = p.identifier()
+        p.expect_punct("=")
+        if p.at_end():
+            raise p.error()
+        depth, start = 0, p.pos()
         end = len(p.text)
         while True:
             t = p.peek()
             if t is None:
                 break
-            if t.kind == "punct" and t.value == "(":
+            if p.at_punct("("):
                 depth += 1
-            elif t.kind == "punct" and t.value == ")":
+            elif p.at_punct(")"):
                 depth -= 1
-            elif depth == 0 and (t.kind == "punct" and t.value in (",", ";") or p.at("on", "duplicate", "key", "update")
-                                 or p.at("where")):
+            elif depth == 0 and (p.at_punct(",") or p.at_punct(";") or p.at("ON", "DUPLICATE", "KEY", "UPDATE")
+                                 or p.at("WHERE")):
                 end = t.start
                 break
             p.i += 1
         expr = p.text[start:end].strip()
         if not expr:
-            p.fail()
+            raise p.error()
         out.append((col, expr))
-        if not p.punct(","):
+        if not p.accept_punct(","):
             return out
 
 
@@ -427,66 +319,67 @@ def _check_sql(sql: str, near: str) -> None:
 
 
 def _start_stop(text: str) -> Any:
-    p = _Parser(text)
-    if p.accept("start"):
-        if p.accept("all", "pipelines") or p.accept("failed", "pipelines"):
-            failed = p.toks[1].value == "failed"
+    p = Parser(text)
+    if p.accept("START"):
+        if p.accept("ALL", "PIPELINES") or p.accept("FAILED", "PIPELINES"):
+            failed = p.toks[1].keyword() == "FAILED"
             p.end()
             return StartPipeline(None, if_not_running=True, failed_only=failed)
-        p.expect("pipeline")
-        cmd = StartPipeline(None, if_not_running=p.accept("if", "not", "running"))
-        cmd.name = p.name()
-        if p.accept("foreground"):
+        p.expect("PIPELINE")
+        cmd = StartPipeline(None, if_not_running=p.accept("IF", "NOT", "RUNNING"))
+        cmd.name = p.identifier()
+        if p.accept("FOREGROUND"):
             cmd.foreground = True
-            if p.accept("limit"):
+            if p.accept("LIMIT"):
                 cmd.limit = p.number()
-                p.expect("batches")
+                p.expect("BATCHES")
         p.end()
         return cmd
-    p.expect("stop")
-    if p.accept("all", "pipelines"):
+    p.expect("STOP")
+    if p.accept("ALL", "PIPELINES"):
         p.end()
         return StopPipeline(None, if_running=True)
-    p.expect("pipeline")
-    stop = StopPipeline(None, if_running=p.accept("if", "running"))
-    stop.name = p.name()
-    p.accept("detach")
+    p.expect("PIPELINE")
+    stop = StopPipeline(None, if_running=p.accept("IF", "RUNNING"))
+    stop.name = p.identifier()
+    p.accept("DETACH")
     p.end()
     return stop
 
 
 def _drop_alter(text: str) -> Any:
-    p = _Parser(text)
-    if p.accept("drop"):
-        p.expect("pipeline")
-        if_exists = p.accept("if", "exists")
-        cmd = DropPipeline(p.name(), if_exists)
+    p = Parser(text)
+    if p.accept("DROP"):
+        p.expect("PIPELINE")
+        if_exists = p.accept("IF", "EXISTS")
+        cmd = DropPipeline(p.identifier(), if_exists)
         p.end()
         return cmd
-    p.expect("alter", "pipeline")
-    alter = AlterPipeline(p.name())
-    while not p.done():
-        if p.accept("drop", "file"):
+    p.expect("ALTER", "PIPELINE")
+    alter = AlterPipeline(p.identifier())
+    while not p.at_end():
+        if p.accept("DROP", "FILE"):
             alter.drop_file = p.string()
-        elif p.accept("set", "batch_interval"):
+        elif p.accept("SET", "BATCH_INTERVAL"):
             alter.batch_interval = p.number()
         else:
-            p.fail()
+            raise p.error()
+    p.end()
     if alter.drop_file is None and alter.batch_interval is None:
-        p.fail()
+        raise p.error()
     return alter
 
 
 def _show(text: str) -> Any:
-    p = _Parser(text)
-    p.expect("show")
-    if p.accept("create", "pipeline"):
-        cmd: Any = ShowCreatePipeline(p.name())
-        p.accept("extended")
+    p = Parser(text)
+    p.expect("SHOW")
+    if p.accept("CREATE", "PIPELINE"):
+        cmd: Any = ShowCreatePipeline(p.identifier())
+        p.accept("EXTENDED")
     else:
-        p.expect("pipelines")
+        p.expect("PIPELINES")
         cmd = ShowPipelines()
-        if p.accept("like"):
+        if p.accept("LIKE"):
             cmd.like = p.string()
     p.end()
     return cmd
@@ -512,6 +405,7 @@ class CsvError(Exception):
 
 
 NULL = object()  # \N: SQL NULL
+_ESC = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "b": "\b", "Z": "\x1a"}  # what an escape character means in a field
 
 
 def split_csv(data: str, cfg: PipelineConfig) -> list[tuple[int, str, list[Any]]]:

@@ -5,10 +5,10 @@ Pure: no I/O. `parse_dr` returns None for any other statement (it decides by the
 the caller can try its other parsers), a command for a well-formed DR statement, and raises a 1064
 SqlError that says what was expected for a malformed one.
 
-Keywords, identifiers, strings and comments come from sqlglot's MySQL tokenizer, so quoting and
-escapes behave exactly as in the rest of sqlfront. The replication source
-(`user[:'password']@host[:port][/db]`) is scanned from the raw text instead: sqlglot splits host
-names such as `ClusterA-ma` or `10.0.0.1` into several tokens and treats `@` as a parameter sigil.
+Keywords, identifiers, strings and comments come from sqlfront.grammar's tokenizer, so quoting and
+escapes behave as in MySQL and in sqlfront's other grammars. The replication source
+(`user[:'password']@host[:port][/db]`) is scanned from the raw text instead: MySQL's tokens split
+host names such as `ClusterA-ma` or `10.0.0.1` into several pieces.
 
 The source is a `storage.catalog.SourceRef`, the one value type for a replication source (sqlfront
 imports only that pure value type from storage, so the source has one home). Its password never
@@ -21,13 +21,8 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from typing import ClassVar
 
-from sqlglot.dialects.mysql import MySQL
-from sqlglot.errors import TokenError
-from sqlglot.tokens import Token, TokenType
-
-from sqlfront.errors import SqlError, parse_error
+from sqlfront.grammar import Kind, Parser, Token, leading_words
 from storage.catalog import SourceRef
 
 # --------------------------------------------------------------------------------------------------
@@ -84,26 +79,7 @@ DrCommand = Replicate | PauseReplicating | ContinueReplicating | StopReplicating
 # Lexical pieces
 
 
-class _DrTokenizer(MySQL.Tokenizer):
-    """MySQL's tokenizer without its catch-all commands.
-
-    sqlglot reads `UNLOCK TABLES ON db` as one COMMAND token followed by the rest of the text as a
-    raw string; the DR grammar needs the words, so no keyword swallows the rest of the statement.
-    """
-
-    KEYWORDS = {k: v for k, v in MySQL.Tokenizer.KEYWORDS.items() if v != TokenType.COMMAND}
-    COMMANDS: ClassVar[set[TokenType]] = set()
-
-
-_MYSQL = MySQL()
-
-
-def _tokenize(text: str) -> list[Token]:
-    """A fresh tokenizer per call: one keeps state while it runs, and sessions run in threads."""
-    return _DrTokenizer(dialect=_MYSQL).tokenize(text)
-
-
-_QUOTED = {TokenType.STRING, TokenType.IDENTIFIER}
+_QUOTED = {Kind.STRING, Kind.IDENT}
 
 _BARE_IDENT = re.compile(r"[\w$]+")
 # MySQL reserved words that may appear in these statements: never a bare database name.
@@ -117,17 +93,15 @@ _PORT = re.compile(r"\d+(?![\w$])")
 _BLANKS = re.compile(r"\s*")
 
 # A password as it may stand in the text: `:'…'`, `:"…"` (maybe with a charset prefix), an
-# unterminated `:'…`, or `:word@`.
+# unterminated `:'…`, or `:word@`. Possessive (*+), as the lexer reads quotes: 'it''s never closes
+# at 'it', which would show the rest.
 _SECRET = re.compile(
-    r""":\s*(\w*'(?:[^'\\]|\\.|'')*'|\w*"(?:[^"\\]|\\.|"")*"|\w*['"].*|[^\s@:/'"`;\[\]]+(?=\s*@))""",
+    r""":\s*(\w*'(?:[^'\\]|\\.|'')*+'|\w*"(?:[^"\\]|\\.|"")*+"|\w*['"].*|[^\s@:/'"`;\[\]]+(?=\s*@))""",
     re.S,
 )
 _HIDDEN = "'***'"
 
-# The first word after blanks and comments (`/* */`, `-- `, `#`): a cheap pre-check.
-# Possessive (*+): a long run of blanks or '#' before a non-word must not backtrack exponentially.
-_FIRST_WORD = re.compile(r"(?:\s|/\*.*?\*/|--(?=\s)[^\n]*+|#[^\n]*+)*+([A-Za-z]+)", re.S)
-_FIRST_WORDS = {"REPLICATE", "PAUSE", "CONTINUE", "STOP", "FLUSH", "UNLOCK"}
+FIRST_WORDS = ("REPLICATE", "PAUSE", "CONTINUE", "STOP", "FLUSH", "UNLOCK")  # the words a DR statement starts with
 
 _STARTS: dict[str, type[PauseReplicating | ContinueReplicating | StopReplicating]] = {
     "PAUSE": PauseReplicating,
@@ -137,10 +111,8 @@ _STARTS: dict[str, type[PauseReplicating | ContinueReplicating | StopReplicating
 
 
 def _word(tok: Token | None) -> str | None:
-    """The upper-cased keyword a token spells, or None for quoted text and the end of input."""
-    if tok is None or tok.token_type in _QUOTED:
-        return None
-    return tok.text.upper()
+    """The upper-cased keyword a token spells, or None for anything else and the end of input."""
+    return None if tok is None else tok.keyword()
 
 
 def _near(text: str, pos: int) -> str:
@@ -161,27 +133,6 @@ def _near(text: str, pos: int) -> str:
 def hide_source_password(text: str) -> str:
     """A REPLICATE statement's text with its source password replaced by '***' (for display)."""
     return _near(text, 0)
-
-
-def _error(text: str, pos: int, expected: str) -> SqlError:
-    """A 1064 in MySQL's wording pointing at pos, followed by what the parser expected there."""
-    base = parse_error(_near(text, pos), text.count("\n", 0, pos) + 1)
-    return SqlError(base.code, f"{base.message}: {expected}", base.sqlstate)
-
-
-def _unterminated_at(text: str) -> int:
-    """Where the quote, backquote or comment that never closes starts (text failed to tokenize).
-
-    The last opener whose preceding text tokenizes on its own is the one left open.
-    """
-    openers = [i for i, c in enumerate(text) if c in "'\"`" or text.startswith("/*", i)]
-    for pos in reversed(openers):
-        try:
-            _tokenize(text[:pos])
-        except TokenError:
-            continue
-        return pos
-    return 0
 
 
 def _claims(toks: list[Token]) -> str | None:
@@ -207,76 +158,41 @@ def _claims(toks: list[Token]) -> str | None:
 # Parser
 
 
-def first_word(text: str) -> str | None:
-    """The statement's first keyword, upper-cased, after blanks and comments (as ``parse_dr`` sees it)."""
-    m = _FIRST_WORD.match(text)
-    return m.group(1).upper() if m else None
-
-
 def parse_dr(text: str) -> DrCommand | None:
     """Parse one DR statement; None when text is another statement, SqlError 1064 when malformed."""
-    first = _FIRST_WORD.match(text)
-    if first is None or first.group(1).upper() not in _FIRST_WORDS:
-        return None  # without tokenizing: every statement the server runs comes through here
-    try:
-        toks = _tokenize(text)
-        open_at = None
-    except TokenError:
-        open_at = _unterminated_at(text)
-        toks = _tokenize(text[:open_at])
-    kind = _claims(toks)
+    words = leading_words(text, 1)
+    if not words or words[0] not in FIRST_WORDS:
+        return None  # without tokenizing the rest: callers may try every statement here
+    parser = _Parser(text)
+    kind = _claims(parser.toks)
     if kind is None:
         return None
-    if open_at is not None:
-        what = {"`": "identifier", "/": "comment"}.get(text[open_at], "quoted string")
-        raise _error(text, open_at, f"unterminated {what}")
-    return _Parser(text, toks).statement(kind)
+    return parser.statement(kind)
 
 
-class _Parser:
-    """Recursive descent over sqlglot tokens; the source after FROM is scanned from the raw text."""
+class _Parser(Parser):
+    """The shared Parser, with errors that mask passwords; the source after FROM is scanned from the
+    raw text."""
 
-    def __init__(self, text: str, toks: list[Token]) -> None:
-        self.text = text
-        self.toks = toks
-        self.i = 0
-        self.by_start = {t.start: t for t in toks}
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.by_start = {t.start: t for t in self.toks}
 
-    # -- tokens
-
-    def peek(self) -> Token | None:
-        return self.toks[self.i] if self.i < len(self.toks) else None
-
-    def pos(self) -> int:
-        tok = self.peek()
-        return len(self.text) if tok is None else tok.start
-
-    def error(self, expected: str, pos: int | None = None) -> SqlError:
-        return _error(self.text, self.pos() if pos is None else pos, expected)
-
-    def accept(self, *words: str) -> str | None:
-        word = _word(self.peek())
-        if word in words:
-            self.i += 1
-            return word
-        return None
-
-    def expect(self, word: str, expected: str) -> None:
-        if not self.accept(word):
-            raise self.error(expected)
+    def near(self, pos: int) -> str:
+        return _near(self.text, pos)
 
     def ident(self, what: str) -> str:
         """A database name: backquoted, or a bare word that is not a reserved keyword."""
         tok = self.peek()
-        if tok is not None and tok.token_type == TokenType.IDENTIFIER:
+        if tok is not None and tok.kind is Kind.IDENT:
             self.i += 1
-            return tok.text
-        if tok is not None and tok.token_type == TokenType.STRING:
+            return tok.value
+        if tok is not None and tok.kind is Kind.STRING:
             raise self.error(f"expected {what}; quote a name with backquotes (`name`), not quotes")
         if (
             tok is None
+            or tok.kind is not Kind.WORD
             or not _BARE_IDENT.fullmatch(tok.text)
-            or tok.text.isdigit()
             or tok.text.upper() in _RESERVED
         ):
             raise self.error(f"expected {what}")
@@ -285,18 +201,11 @@ class _Parser:
 
     def consumed_to(self) -> int:
         """The raw position just after the last consumed token."""
-        return self.toks[self.i - 1].end + 1 if self.i else 0
+        return self.toks[self.i - 1].end if self.i else 0
 
-    def expect_end(self, pos: int, after: str) -> None:
-        """Only blanks, comments and one trailing ';' may follow pos."""
-        try:
-            rest = _tokenize(self.text[pos:])
-        except TokenError:
-            raise self.error(f"unexpected text after {after}", pos) from None
-        if rest and rest[0].token_type == TokenType.SEMICOLON:
-            rest = rest[1:]
-        if rest:
-            raise self.error(f"unexpected text after {after}", pos + rest[0].start)
+    def expect_end(self, after: str) -> None:
+        """Only blanks, comments and trailing ';'s may follow."""
+        self.end(f"unexpected text after {after}")
 
     # -- statements
 
@@ -307,24 +216,21 @@ class _Parser:
         if kind in _STARTS:
             self.i = 2
             db = self.ident(f"one database name after {kind} REPLICATING")
-            after = f"{kind} REPLICATING {db} (it takes exactly one database name)"
-            self.expect_end(self.consumed_to(), after)
+            self.expect_end(f"{kind} REPLICATING {db} (it takes exactly one database name)")
             return _STARTS[kind](db)
         self.i = 2
         on = self.ident("a database name after ON") if self.accept("ON") else None
         if kind == "UNLOCK":
-            self.expect_end(self.consumed_to(), "UNLOCK TABLES [ON db_name]")
+            self.expect_end("UNLOCK TABLES [ON db_name]")
             return UnlockTables(on)
-        self.expect("WITH", "expected ON db_name or WITH READ {LOCK | ONLY} after FLUSH TABLES")
-        self.expect("READ", "expected READ after WITH (FLUSH TABLES ... WITH READ {LOCK | ONLY})")
-        mode = self.accept("LOCK", "ONLY")
-        if mode is None:
-            raise self.error("expected LOCK or ONLY after WITH READ")
-        self.expect_end(self.consumed_to(), f"WITH READ {mode}")
+        self.expect("WITH", expected="expected ON db_name or WITH READ {LOCK | ONLY} after FLUSH TABLES")
+        self.expect("READ", expected="expected READ after WITH (FLUSH TABLES ... WITH READ {LOCK | ONLY})")
+        mode = self.expect_any("LOCK", "ONLY", expected="expected LOCK or ONLY after WITH READ")
+        self.expect_end(f"WITH READ {mode}")
         return FlushTables(on, f"read {mode.lower()}")
 
     def replicate(self) -> Replicate:
-        self.expect("DATABASE", "expected DATABASE after REPLICATE")
+        self.expect("DATABASE", expected="expected DATABASE after REPLICATE")
         db = self.ident("a database name after REPLICATE DATABASE")
         differential = False
         durability: str | None = None
@@ -333,11 +239,11 @@ class _Parser:
             while True:
                 at = self.pos()
                 if self.accept("FORCE"):
-                    self.expect("DIFFERENTIAL", "expected DIFFERENTIAL after WITH FORCE")
+                    self.expect("DIFFERENTIAL", expected="expected DIFFERENTIAL after WITH FORCE")
                     option = "FORCE DIFFERENTIAL"
                     differential = True
-                elif word := self.accept("SYNC", "ASYNC"):
-                    self.expect("DURABILITY", f"expected DURABILITY after WITH {word}")
+                elif word := self.accept_any("SYNC", "ASYNC"):
+                    self.expect("DURABILITY", expected=f"expected DURABILITY after WITH {word}")
                     option = f"{word} DURABILITY"
                     durability = word.lower()
                 else:
@@ -349,11 +255,12 @@ class _Parser:
                 if seen is not None:
                     raise self.error(f"WITH {seen} and {option} cannot be combined: choose one", at)
                 seen = option
-                if not (self.accept("WITH") or self.accept(",")):
+                if not (self.accept("WITH") or self.accept_punct(",")):
                     break
-        self.expect("FROM", "expected FROM user[:'password']@host[:port][/db] after the database name")
+        self.expect("FROM", expected="expected FROM user[:'password']@host[:port][/db] after the database name")
         source, end = _SourceScanner(self).scan(self.consumed_to())
-        self.expect_end(end, "the source user[:'password']@host[:port][/db]")
+        self.rescan(end)
+        self.expect_end("the source user[:'password']@host[:port][/db]")
         return Replicate(db, source, differential, durability)
 
 
@@ -372,13 +279,13 @@ class _SourceScanner:
     def at(self, pos: int, char: str) -> bool:
         return self.text.startswith(char, pos)
 
-    def quoted(self, pos: int, kinds: set[TokenType], what: str) -> tuple[str, int]:
+    def quoted(self, pos: int, kinds: set[Kind], what: str) -> tuple[str, int]:
         tok = self.p.by_start.get(pos)
-        if tok is None or tok.token_type not in kinds:
+        if tok is None or tok.kind not in kinds:
             raise self.p.error(f"expected {what}", pos)
-        return tok.text, tok.end + 1
+        return tok.value, tok.end
 
-    def name(self, pos: int, bare: re.Pattern[str], kinds: set[TokenType], what: str) -> tuple[str, int]:
+    def name(self, pos: int, bare: re.Pattern[str], kinds: set[Kind], what: str) -> tuple[str, int]:
         """A quoted token, or a bare run matching `bare`; an empty name is an error."""
         if self.text[pos : pos + 1] in ("'", '"', "`"):
             value, end = self.quoted(pos, kinds, what)
@@ -401,7 +308,7 @@ class _SourceScanner:
         if self.at(pos, ":"):
             pos = self.skip(pos + 1)
             if self.text[pos : pos + 1] in ("'", '"'):
-                password, pos = self.quoted(pos, {TokenType.STRING}, "a quoted password after ':'")
+                password, pos = self.quoted(pos, {Kind.STRING}, "a quoted password after ':'")
             else:
                 m = _BARE_PASSWORD.match(self.text, pos)
                 if m is None:
@@ -424,9 +331,9 @@ class _SourceScanner:
                 raise self.p.error(f"port {m.group(0)} is out of range: expected 1-65535", colon)
             pos = self.skip(m.end())
         db = None
-        if self.at(pos, "/"):
+        if self.at(pos, "/") and not self.at(pos, "/*"):  # '/*' starts a comment, not the database
             what = "the source database name after '/'"
-            db, pos = self.name(self.skip(pos + 1), _BARE_IDENT, {TokenType.IDENTIFIER}, what)
+            db, pos = self.name(self.skip(pos + 1), _BARE_IDENT, {Kind.IDENT}, what)
         return SourceRef(user, password, host, port, db), pos
 
     def host(self, at_sign: int) -> tuple[str, int]:
@@ -443,7 +350,7 @@ class _SourceScanner:
                 ) from None
             return literal, self.skip(close + 1)
         if self.text[pos : pos + 1] in ("'", '"'):
-            host, end = self.name(pos, _BARE_HOST, {TokenType.STRING}, "a host after '@'")
+            host, end = self.name(pos, _BARE_HOST, {Kind.STRING}, "a host after '@'")
             return host, self.skip(end)
         m = _BARE_HOST.match(self.text, pos)
         if m is None:

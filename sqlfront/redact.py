@@ -12,6 +12,7 @@ import re
 from sqlfront import accounts as acc
 from sqlfront import dr
 from sqlfront.errors import SqlError
+from sqlfront.grammar import leading_words
 
 _IDENTIFIED = re.compile(r"""(\bidentified\b(?:\s+with\s+\S+)?\s+(?:by|as)\s+|\bpassword\b(?:\s+for\s+\S+)?\s*(?:=\s*(?:password\s*\(\s*)?|\(\s*))('(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")""", re.I | re.S)
 _WITH_PASSWORDS = (acc.CreateUser, acc.AlterUser, acc.SetPassword, acc.Grant)
@@ -36,7 +37,7 @@ def _recognise(text: str) -> object | None:
     try:
         found = dr.parse_dr(text)
     except SqlError:
-        return dr.Replicate if dr.first_word(text) == "REPLICATE" else None
+        return dr.Replicate if leading_words(text, 1) == ("REPLICATE",) else None
     if found is not None:
         return found
     try:

@@ -183,8 +183,7 @@ def install(node: Node) -> Manager:
     manager = Manager(node.store, NodeHost(node))
     statements = DrStatements(node, manager)
     f = node.features
-    f.add_parser(dr.parse_dr)
-    f.add_parser(parse_replication)  # its MalformedStatement is a 1064 (server/errors.py)
+    f.add_parser(parse_replication, first_words=("DRLAB",))  # its MalformedStatement is a 1064 (server/errors.py)
     f.add_command(dr.Replicate, statements.replicate)
     f.add_command(dr.PauseReplicating, statements.pause)
     f.add_command(dr.ContinueReplicating, statements.resume)

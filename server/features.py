@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sqlfront.parse import Grammars
+
 if TYPE_CHECKING:
     from replication.manager import LinkStatus
     from server.node import Node
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
     from storage.database import Database
 
 Parser = Callable[[str], Any]
-"""A feature's statement parser: the command for a text it owns, None for any other text."""
+"""A feature's statement grammar: the command for a text it owns, None for any other text."""
 Command = Callable[["Session", Any], Awaitable["Outcome"]]
 """Runs one parsed feature command for a session."""
 ShowHandler = Callable[["Session", "st.Show"], "Outcome"]
@@ -87,7 +89,7 @@ class Features:
     node only reads it."""
 
     def __init__(self) -> None:
-        self._parsers: list[Parser] = []
+        self._grammars = Grammars()  # sqlfront's one parse entry, with the features' grammars added
         self._commands: dict[type, Command] = {}
         self._shows: dict[str, ShowHandler] = {}
         self._views: dict[str, View] = {}
@@ -100,9 +102,10 @@ class Features:
         self.replication: ReplicationStatus = _NoReplication()
 
     # -- registration (features, from their install) -----------------------------------------------
-    def add_parser(self, parser: Parser) -> None:
-        """Try ``parser`` on statement texts the cache does not know, before the core grammars."""
-        self._parsers.append(parser)
+    def add_parser(self, parser: Parser, *, first_words: Iterable[str]) -> None:
+        """Offer ``parser`` the statement texts the cache does not know whose first word is one of
+        ``first_words``, after the grammars registered before it (sqlfront.parse.Grammars.register)."""
+        self._grammars.register(first_words, parser)
 
     def add_command(self, kind: type, handler: Command) -> None:
         """Run commands of type ``kind`` (as a parser returns them) with ``handler``."""
@@ -146,12 +149,9 @@ class Features:
 
     # -- use (the node, its sessions and views) ----------------------------------------------------
     def parse(self, text: str) -> Any:
-        """The command a feature's grammar makes of ``text``, or None when no feature owns it."""
-        for parser in self._parsers:
-            cmd = parser(text)
-            if cmd is not None:
-                return cmd
-        return None
+        """The command for one statement: the grammars registered for its first word (sqlfront's and
+        the features'), else MySQL's; raises SqlError."""
+        return self._grammars.parse(text)
 
     def command(self, kind: type) -> Command | None:
         return self._commands.get(kind)

@@ -20,7 +20,6 @@ from server.session import Outcome, Plan, Session
 from server.variables import GlobalVariables
 from sqlfront import functions
 from sqlfront import statements as st
-from sqlfront.accounts import parse_account_statement
 from sqlfront.ddl import TableDef
 from sqlfront.errors import (
     ER_BAD_DB,
@@ -203,7 +202,7 @@ class Node:
             cmd = self._parse_cache.get(form)
             if cmd is None and form not in self._unsafe_shapes:
                 try:
-                    cmd = st.parse_statement(form)
+                    cmd = self.features.parse(form)
                 except SqlError:
                     cmd = None
                 if isinstance(cmd, st.Dml) and shape_is_safe(cmd.ast) and not variables_in(cmd.ast):
@@ -216,10 +215,6 @@ class Node:
             if cmd is not None:
                 return cmd, values
         cmd = self.features.parse(text)
-        if cmd is None:
-            cmd = parse_account_statement(text)
-        if cmd is None:
-            cmd = st.parse_statement(text)
         if getattr(cmd, "cacheable", True) and (not isinstance(cmd, st.Dml) or not variables_in(cmd.ast)):
             self._remember(text, cmd)
         return cmd, None

@@ -771,7 +771,6 @@ def install(node: Node) -> Pipelines:
     """Register the pipeline statements, views and the runner service on ``node``."""
     p = Pipelines(node)
     f = node.features
-    f.add_parser(pl.parse_pipeline_statement)
     f.add_command(pl.CreatePipeline, p.create)
     f.add_command(pl.DropPipeline, p.drop)
     f.add_command(pl.AlterPipeline, p.alter)

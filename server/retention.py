@@ -18,7 +18,7 @@ from replication.source import REPLICA_HOLD
 from server.node import Node
 from server.session import Outcome, Session
 from sqlfront.errors import ER_BAD_DB, ER_OPTION_PREVENTS_STATEMENT, SqlError
-from sqlfront.retention import SnapshotDatabase, parse_snapshot
+from sqlfront.retention import SnapshotDatabase
 from storage.catalog import State
 from storage.database import Database
 from storage.history import epoch_at
@@ -245,7 +245,6 @@ def install(node: Node) -> Retention:
     """Register SNAPSHOT DATABASE, the retention views and the checkpoint service on ``node``."""
     r = Retention(node)
     f = node.features
-    f.add_parser(parse_snapshot)
     f.add_command(SnapshotDatabase, r.snapshot)
     f.add_view("DRLAB_RETENTION_HOLDS", HOLDS_COLUMNS, r.hold_rows)
     f.add_view("DRLAB_CHECKPOINTS", CHECKPOINT_COLUMNS, r.checkpoint_rows)

@@ -128,16 +128,21 @@ def tokenize(text: str, start: int = 0) -> list[Token]:
 def leading_words(text: str, n: int) -> tuple[str, ...]:
     """The statement's first n bare words, upper-cased (fewer when a non-word comes first).
 
-    Comments and blanks before and between them are skipped as everywhere else; only as many
-    tokens are read as are returned, so a dispatch on the first word costs one pattern match.
+    The lexer's own pattern, so blanks and comments before and between them are skipped as
+    everywhere else; no tokens are built, so dispatching on the first word costs one match.
     """
     words: list[str] = []
-    for tok in _lex(text, 0):
-        if tok.kind is not Kind.WORD:
+    pos, end, match = 0, len(text), _LEX.match
+    while pos < end and len(words) < n:
+        m = match(text, pos)
+        assert m is not None  # `punct` matches any character
+        group, pos = m.lastgroup, m.end()
+        if group == "skip":
+            continue
+        word = m.group()
+        if group != "run" or (word.isascii() and word.isdigit()) or _HEX_RUN.fullmatch(word):
             break
-        words.append(tok.text.upper())
-        if len(words) == n:
-            break
+        words.append(word.upper())
     return tuple(words)
 
 

@@ -13,6 +13,9 @@ _HEAD = re.compile(r"\s*snapshot\b", re.I)
 _FULL = re.compile(r"\s*snapshot(?:\s+database)?\s+(`(?:[^`]|``)+`|[\w$]+)\s*;?\s*", re.I | re.S)
 
 
+FIRST_WORDS = ("SNAPSHOT",)  # the word the statement starts with
+
+
 @dataclass(frozen=True)
 class SnapshotDatabase:
     cacheable: ClassVar[bool] = True

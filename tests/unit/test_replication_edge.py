@@ -18,13 +18,14 @@ from replication.errors import (
 from replication.protocol import Fetch, Hello, MalformedStatement, parse_replication
 from server.errors import to_sql_error
 from server.features import Features
+from sqlfront.statements import Dml
 
 
 def test_the_replication_grammar_claims_its_statements_on_the_registry() -> None:
     features = Features()
-    features.add_parser(parse_replication)
+    features.add_parser(parse_replication, first_words=("DRLAB",))
     assert features.parse("DRLAB REPLICATION HELLO 'app'") == Hello("app")
-    assert features.parse("SELECT 1") is None  # not its statement: the core grammar's turn
+    assert isinstance(features.parse("SELECT 1"), Dml)  # not its statement: the MySQL grammar's turn
     fetch = features.parse("DRLAB REPLICATION FETCH 'app' ID 3 AFTER 7 EPOCH 2 WAIT 500 FROM 'h:1/app'")
     assert fetch == Fetch("app", 3, 7, 2, wait_ms=500, replica="h:1/app")
     with pytest.raises(MalformedStatement) as e:

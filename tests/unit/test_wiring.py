@@ -51,9 +51,9 @@ def test_a_registry_without_replication_reports_no_replicas() -> None:
 
 def test_feature_parsers_are_tried_in_registration_order_and_none_means_not_mine() -> None:
     f = Features()
-    f.add_parser(lambda text: None)
-    f.add_parser(lambda text: ("second", text) if text.startswith("X") else None)
-    f.add_parser(lambda text: ("third", text))
+    f.add_parser(lambda text: None, first_words=("X", "Y"))
+    f.add_parser(lambda text: ("second", text) if text.startswith("X") else None, first_words=("X", "Y"))
+    f.add_parser(lambda text: ("third", text), first_words=("Y",))
     assert f.parse("X 1") == ("second", "X 1")
     assert f.parse("Y") == ("third", "Y")
 

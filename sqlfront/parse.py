@@ -1,0 +1,51 @@
+"""The one parse entry: a statement's text -> the typed command the server executes.
+
+`Grammars.parse` reads the statement's first word (`sqlfront.grammar.leading_words`: blanks and
+comments skipped, one token read) and offers the text only to the grammars registered for that
+word, in registration order; the first that returns a command wins. A grammar returns None for a
+statement that merely starts like its own (FLUSH TABLES without WITH READ is MySQL's, not DR's).
+Everything no grammar claims (DML, DDL, SET, SHOW, transactions...) goes to the MySQL grammar in
+`sqlfront.statements`. DML's first words have no grammar, so the text protocol's hot path pays one
+dictionary lookup here, and only on a parse-cache miss.
+
+sqlfront's own hand-written grammars (DR, pipelines, accounts, SNAPSHOT) are registered by the
+constructor; a grammar that belongs to another package (the internal replication statements) is
+registered with `register` by the composition root at start-up, so sqlfront never imports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from sqlfront import accounts, dr, pipelines, retention
+from sqlfront.grammar import leading_words
+from sqlfront.statements import Command, parse_statement
+
+Grammar = Callable[[str], object | None]  # the command for a statement text, or None: not mine
+
+
+class Grammars:
+    """The registered grammars by first word, and the parse entry that dispatches to them."""
+
+    def __init__(self) -> None:
+        self._by_word: dict[str, tuple[Grammar, ...]] = {}
+        self.register(dr.FIRST_WORDS, dr.parse_dr)
+        self.register(pipelines.FIRST_WORDS, pipelines.parse_pipeline_statement)
+        self.register(accounts.FIRST_WORDS, accounts.parse_account_statement)
+        self.register(retention.FIRST_WORDS, retention.parse_snapshot)
+
+    def register(self, first_words: Iterable[str], grammar: Grammar) -> None:
+        """Offer statements starting with any of first_words (case-insensitive) to grammar, after
+        the grammars registered before it."""
+        for word in first_words:
+            key = word.upper()
+            self._by_word[key] = (*self._by_word.get(key, ()), grammar)
+
+    def parse(self, text: str) -> Command:
+        """The command for one statement (no ';' splitting here); raises SqlError."""
+        first = leading_words(text, 1)
+        for grammar in self._by_word.get(first[0], ()) if first else ():
+            cmd = grammar(text)
+            if cmd is not None:
+                return cmd
+        return parse_statement(text)

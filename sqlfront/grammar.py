@@ -13,14 +13,17 @@ the statement with its optional `;`) and builds every syntax error the way MySQL
 the grammar says so. `leading_words` is the cheap look at a statement's first keywords: the parse
 entry (`sqlfront.parse`) dispatches on it and grammars claim their statements with it.
 
-A grammar is a subclass (or a user) of `Parser`, e.g.::
+A grammar uses (or subclasses) `Parser`; SingleStore's `REMOVE AGGREGATOR 'host':port` is::
 
     p = Parser(text)
-    p.expect("ADD", "AGGREGATOR")
-    user, host = p.identifier(), ...
-    p.end()
+    p.expect("REMOVE", "AGGREGATOR")
+    host = p.string("expected the aggregator's host as a quoted string")
+    p.expect_punct(":", "expected ':' and the port")
+    port = p.number("expected a port number")
+    p.end("expected the end of REMOVE AGGREGATOR")
 
-Pure: no I/O, nothing happens at import time but compiling the patterns.
+and is registered with the parse entry by its first word (`sqlfront.parse.Grammars.register`).
+Pure: no I/O; nothing happens at import time but compiling the patterns.
 """
 
 from __future__ import annotations

@@ -101,8 +101,13 @@ def test_steps_consume_what_they_match() -> None:
     assert p.accept("ALTER") and not p.accept("ALTER")
     assert p.identifier() == "thing" and p.identifier() == "t 1"
     p.expect("SET")
-    pairs = p.comma_list(lambda: (p.identifier(), p.expect_punct("="), p.take(Kind.STRING, Kind.NUMBER).value))
-    assert [(k, v) for k, _, v in pairs] == [("a", "v"), ("b", "7")]
+
+    def assignment() -> tuple[str, str]:
+        name = p.identifier()
+        p.expect_punct("=")
+        return name, p.take(Kind.STRING, Kind.NUMBER).value
+
+    assert p.comma_list(assignment) == [("a", "v"), ("b", "7")]
     assert p.at_end()
     p.end()
 

@@ -505,7 +505,10 @@ def parse_statement(text: str) -> Command:
             return fn(m)  # type: ignore[operator]
     head = body.split(None, 1)[0].lower()
     if head == "show":
-        return _parse_show(_SHOW.match(body).group(1).strip())  # type: ignore[union-attr]
+        show = _SHOW.match(body)
+        if show is None:  # SHOW alone
+            raise parse_error("")
+        return _parse_show(show.group(1).strip())
     if head == "set":
         return _parse_set(body)
     if head in ("select", "with", "(") or body.startswith("("):
@@ -546,7 +549,10 @@ def _parse_set(body: str) -> Command:
         elif value_sql.lower() == "default":
             value = exp.Var(this="DEFAULT")
         else:
-            value = _sqlglot_parse("SELECT " + value_sql).expressions[0]
+            values = _sqlglot_parse("SELECT " + value_sql).expressions
+            if not values:  # only a comment or a ';' after the '='
+                raise parse_error(value_sql)
+            value = values[0]
         assignments.append((scope, name.lower() if scope != "user" else name, value))
         pos = end + 1
     return SetStatement(assignments)

@@ -285,3 +285,12 @@ def test_an_open_password_with_doubled_quotes_stays_hidden() -> None:
         dr.parse_dr(text)
     assert "SECRET" not in info.value.message
     assert "SECRET" not in redact(text)
+
+
+@pytest.mark.parametrize(("text", "near"), [("SHOW", "''"), ("show  ", "''"), ("SET x = ;", "';'"),
+                                            ("SET @v = # none", "'# none'")])
+def test_a_bare_show_or_a_set_without_a_value_is_a_1064_not_an_internal_error(text: str, near: str) -> None:
+    with pytest.raises(SqlError) as info:
+        Grammars().parse(text)
+    assert info.value.code == 1064
+    assert f"near {near} at line 1" in info.value.message

@@ -3,6 +3,7 @@ the DR, accounts and pipelines grammars now do as MySQL does since they share th
 
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass
 
@@ -294,3 +295,30 @@ def test_a_bare_show_or_a_set_without_a_value_is_a_1064_not_an_internal_error(te
         Grammars().parse(text)
     assert info.value.code == 1064
     assert f"near {near} at line 1" in info.value.message
+
+
+SEEDS = [
+    "REPLICATE DATABASE d WITH FORCE DIFFERENTIAL FROM r:'p''w'@[::1]:3306/src;",
+    "/* x */ FLUSH TABLES ON `d` WITH READ ONLY", "UNLOCK TABLES ON d", "STOP REPLICATING `a``b`",
+    "CREATE USER IF NOT EXISTS 'u'@'10.0.%' IDENTIFIED WITH caching_sha2_password BY 'p\\'w'",
+    "GRANT SELECT, INSERT ON app.* TO u@localhost WITH GRANT OPTION", "SET PASSWORD FOR u = PASSWORD('x')",
+    "REVOKE ALL PRIVILEGES, GRANT OPTION FROM u", "SHOW GRANTS FOR CURRENT_USER()",
+    "CREATE PIPELINE p AS LOAD DATA FS '/in/*.csv' INTO TABLE t FIELDS TERMINATED BY ',' (a, @b) SET c = @b",
+    "START PIPELINE p FOREGROUND LIMIT 2 BATCHES", "ALTER PIPELINE p SET BATCH_INTERVAL 5", "SHOW PIPELINES LIKE 'x%'",
+    "SET @a = 1, autocommit = ON", "SHOW FULL TABLES FROM app LIKE 't%'", "SELECT 1 -- c",
+]
+PIECES = list("'\"`/*-#;@:,.()[]\\ \n\t%_$=0x") + ["FROM", "USER", "PIPELINE", "WITH", "SET", "SHOW", "é"]
+
+
+def test_any_mangled_statement_gets_a_mysql_error_never_an_internal_one() -> None:
+    rnd = random.Random(2026)
+    grammars = Grammars()
+    for _ in range(3000):
+        text = rnd.choice(SEEDS)
+        for _ in range(rnd.randint(1, 4)):
+            at = rnd.randint(0, len(text))
+            text = text[:at] + rnd.choice(PIECES) + text[at + rnd.randint(0, 2):]
+        try:
+            grammars.parse(text)
+        except SqlError:
+            pass

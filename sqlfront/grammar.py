@@ -88,6 +88,13 @@ def _unescape(body: str, quote: str) -> str:
     return _UNESCAPE[quote].sub(lambda m: quote if m.group(1) is None else _ESCAPES.get(m.group(1), m.group(1)), body)
 
 
+def _run_kind(run: str) -> Kind:
+    """What a run of word characters is: an integer, a 0x hex literal, or a word."""
+    if run.isascii() and run.isdigit():
+        return Kind.NUMBER
+    return Kind.HEX if _HEX_RUN.fullmatch(run) else Kind.WORD
+
+
 def _lex(text: str, pos: int) -> Iterator[Token]:
     n = len(text)
     match = _LEX.match
@@ -100,12 +107,8 @@ def _lex(text: str, pos: int) -> Iterator[Token]:
             pos = end
             continue
         if group == "run":
-            if raw.isascii() and raw.isdigit():
-                yield Token(Kind.NUMBER, raw, raw, pos, end)
-            elif _HEX_RUN.fullmatch(raw):
-                yield Token(Kind.HEX, raw, raw[2:], pos, end)
-            else:
-                yield Token(Kind.WORD, raw, raw, pos, end)
+            kind = _run_kind(raw)
+            yield Token(kind, raw, raw[2:] if kind is Kind.HEX else raw, pos, end)
         elif group == "string":
             yield Token(Kind.STRING, raw, _unescape(raw[1:-1], raw[0]), pos, end)
         elif group == "ident":
@@ -143,7 +146,7 @@ def leading_words(text: str, n: int) -> tuple[str, ...]:
         if group == "skip":
             continue
         word = m.group()
-        if group != "run" or (word.isascii() and word.isdigit()) or _HEX_RUN.fullmatch(word):
+        if group != "run" or _run_kind(word) is not Kind.WORD:
             break
         words.append(word.upper())
     return tuple(words)

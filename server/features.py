@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlfront.parse import Grammars
+from sqlfront.grammars import Grammars
 
 if TYPE_CHECKING:
     from replication.manager import LinkStatus
@@ -102,10 +102,12 @@ class Features:
         self.replication: ReplicationStatus = _NoReplication()
 
     # -- registration (features, from their install) -----------------------------------------------
-    def add_parser(self, parser: Parser, *, first_words: Iterable[str]) -> None:
+    def add_parser(self, parser: Parser, *, first_words: Iterable[str],
+                   syntax_errors: tuple[type[Exception], ...] = ()) -> None:
         """Offer ``parser`` the statement texts the cache does not know whose first word is one of
-        ``first_words``, after the grammars registered before it (sqlfront.parse.Grammars.register)."""
-        self._grammars.register(first_words, parser)
+        ``first_words``, after the grammars registered before it; ``syntax_errors`` are its own
+        exceptions for a malformed statement, answered as 1064 (sqlfront.grammars.Grammars.register)."""
+        self._grammars.register(parser, first_words=first_words, syntax_errors=syntax_errors)
 
     def add_command(self, kind: type, handler: Command) -> None:
         """Run commands of type ``kind`` (as a parser returns them) with ``handler``."""

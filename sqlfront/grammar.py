@@ -11,7 +11,7 @@ and the error then says what was left open.
 the statement with its optional `;`) and builds every syntax error the way MySQL words it: 1064
 "You have an error in your SQL syntax; ... near '...' at line N", followed by what was expected when
 the grammar says so. `leading_words` is the cheap look at a statement's first keywords: the parse
-entry (`sqlfront.parse`) dispatches on it and grammars claim their statements with it.
+entry (`sqlfront.grammars`) dispatches on it and grammars claim their statements with it.
 
 A grammar uses (or subclasses) `Parser`; SingleStore's `REMOVE AGGREGATOR 'host':port` is::
 
@@ -22,7 +22,7 @@ A grammar uses (or subclasses) `Parser`; SingleStore's `REMOVE AGGREGATOR 'host'
     port = p.number("expected a port number")
     p.end("expected the end of REMOVE AGGREGATOR")
 
-and is registered with the parse entry by its first word (`sqlfront.parse.Grammars.register`).
+and is registered with the parse entry by its first word (`sqlfront.grammars.Grammars.register`).
 Pure: no I/O; nothing happens at import time but compiling the patterns.
 """
 

@@ -1,4 +1,4 @@
-"""The shared lexer and Parser base (sqlfront.grammar), the one parse entry (sqlfront.parse), and what
+"""The shared lexer and Parser base (sqlfront.grammar), the one parse entry (sqlfront.grammars), and what
 the DR, accounts and pipelines grammars now do as MySQL does since they share them."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from sqlfront import accounts, dr, pipelines
 from sqlfront.errors import SqlError
 from sqlfront.grammar import Kind, Parser, leading_words, tokenize
-from sqlfront.parse import Grammars
+from sqlfront.grammars import Grammars
 from sqlfront.redact import redact
 from sqlfront.statements import Dml, Txn
 from storage.catalog import SourceRef
@@ -198,7 +198,7 @@ def parse_add_aggregator(text: str) -> AddAggregator | None:
 
 def test_a_registered_grammar_gets_the_statements_starting_with_its_words() -> None:
     grammars = Grammars()
-    grammars.register(("add",), parse_add_aggregator)
+    grammars.register(parse_add_aggregator, first_words=("add",))
     assert grammars.parse("/* scale out */ ADD AGGREGATOR root:'pw'@'10.0.0.2':3306;") == AddAggregator(
         "root", "pw", "10.0.0.2", 3306)
     with pytest.raises(SqlError) as info:
@@ -208,7 +208,7 @@ def test_a_registered_grammar_gets_the_statements_starting_with_its_words() -> N
 
 def test_what_no_grammar_claims_goes_to_the_mysql_grammar() -> None:
     grammars = Grammars()
-    grammars.register(("ADD",), parse_add_aggregator)
+    grammars.register(parse_add_aggregator, first_words=("ADD",))
     assert isinstance(grammars.parse("SELECT 1"), Dml)
     assert grammars.parse("BEGIN") == Txn("begin")
     with pytest.raises(SqlError) as info:
@@ -218,10 +218,30 @@ def test_what_no_grammar_claims_goes_to_the_mysql_grammar() -> None:
 
 def test_grammars_for_the_same_word_are_tried_in_registration_order() -> None:
     grammars = Grammars()
-    grammars.register(("PROMOTE",), lambda text: "first" if "DATA LOSS" in text.upper() else None)
-    grammars.register(("PROMOTE",), lambda text: "second")
+    grammars.register(lambda text: "first" if "DATA LOSS" in text.upper() else None, first_words=("PROMOTE",))
+    grammars.register(lambda text: "second", first_words=("PROMOTE",))
     assert grammars.parse("PROMOTE WITH DATA LOSS") == "first"
     assert grammars.parse("promote") == "second"
+
+
+class Malformed(Exception):
+    """How a grammar outside sqlfront (which may not import SqlError) says "not well-formed"."""
+
+
+def parse_drlab(text: str) -> str:
+    if leading_words(text, 2) != ("DRLAB", "PING"):
+        raise Malformed("Malformed DRLAB statement: expected DRLAB PING")
+    return "pong"
+
+
+def test_a_grammars_own_syntax_error_becomes_a_1064() -> None:
+    grammars = Grammars()
+    grammars.register(parse_drlab, first_words=("DRLAB",), syntax_errors=(Malformed,))
+    assert grammars.parse("drlab ping") == "pong"
+    with pytest.raises(SqlError) as info:
+        grammars.parse("DRLAB PONG")
+    assert (info.value.code, info.value.sqlstate) == (1064, "42000")
+    assert info.value.message == "Malformed DRLAB statement: expected DRLAB PING"
 
 
 def test_sqlfronts_own_grammars_are_registered() -> None:

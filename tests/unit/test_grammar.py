@@ -261,6 +261,11 @@ def test_account_statements_skip_comments_between_their_words() -> None:
         ["SELECT"], "*", "*", "u")
 
 
+def test_a_password_behind_a_comment_between_the_keywords_is_redacted() -> None:
+    assert redact("CREATE /* app */ USER a IDENTIFIED BY 'hunter2'") == (
+        "CREATE /* app */ USER a IDENTIFIED BY '***'")
+
+
 def test_a_password_keeps_the_backslash_of_percent_and_underscore() -> None:
     cmd = accounts.parse_account_statement(r"CREATE USER a IDENTIFIED BY 'a\%b\_c\n'")
     assert isinstance(cmd, accounts.CreateUser)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from sqlfront import accounts, dr, pipelines
+from sqlfront import accounts, dr, pipelines, retention
 from sqlfront.errors import SqlError
 from sqlfront.grammar import Kind, Parser, leading_words, tokenize
 from sqlfront.grammars import Grammars
@@ -286,6 +286,13 @@ def test_an_account_error_points_at_the_first_token_the_grammar_cannot_use() -> 
 ])
 def test_pipeline_statements_skip_comments(text: str) -> None:
     assert pipelines.parse_pipeline_statement(text) == pipelines.StartPipeline("p")
+
+
+def test_snapshot_database_errors_in_mysqls_words_and_skips_comments() -> None:
+    with pytest.raises(SqlError) as info:
+        retention.parse_snapshot("SNAPSHOT DATABASE a b")
+    assert info.value.message == NEAR + "'b' at line 1: expected SNAPSHOT [DATABASE] <database_name>"
+    assert retention.parse_snapshot("/* nightly */ SNAPSHOT app") == retention.SnapshotDatabase("app")
 
 
 def test_a_hex_literal_is_no_database_name() -> None:

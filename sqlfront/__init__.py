@@ -1,5 +1,6 @@
-"""The language: statement classification and parsing (MySQL via sqlglot; the DR, account and
-pipeline grammars), MySQL -> SQLite lowering, MySQL functions, and the error catalogue
+"""The language: the one parse entry (``sqlfront.grammars``: grammars by first word, then MySQL via
+sqlglot), the hand-written DR, account, pipeline and SNAPSHOT grammars on one lexer and Parser base
+(``sqlfront.grammar``), MySQL -> SQLite lowering, MySQL functions, and the error catalogue
 (``sqlfront.errors``: every MySQL code drlab sends).
 
 May import: of our packages only ``storage.catalog``'s pure value types (``SourceRef``: the DR

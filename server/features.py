@@ -102,12 +102,10 @@ class Features:
         self.replication: ReplicationStatus = _NoReplication()
 
     # -- registration (features, from their install) -----------------------------------------------
-    def add_parser(self, parser: Parser, *, first_words: Iterable[str],
-                   syntax_errors: tuple[type[Exception], ...] = ()) -> None:
+    def add_parser(self, parser: Parser, *, first_words: Iterable[str]) -> None:
         """Offer ``parser`` the statement texts the cache does not know whose first word is one of
-        ``first_words``, after the grammars registered before it; ``syntax_errors`` are its own
-        exceptions for a malformed statement, answered as 1064 (sqlfront.grammars.Grammars.register)."""
-        self._grammars.register(parser, first_words=first_words, syntax_errors=syntax_errors)
+        ``first_words``, after the grammars registered before it (sqlfront.grammars.Grammars.register)."""
+        self._grammars.register(parser, first_words=first_words)
 
     def add_command(self, kind: type, handler: Command) -> None:
         """Run commands of type ``kind`` (as a parser returns them) with ``handler``."""

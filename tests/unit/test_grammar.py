@@ -224,26 +224,6 @@ def test_grammars_for_the_same_word_are_tried_in_registration_order() -> None:
     assert grammars.parse("promote") == "second"
 
 
-class Malformed(Exception):
-    """How a grammar outside sqlfront (which may not import SqlError) says "not well-formed"."""
-
-
-def parse_drlab(text: str) -> str:
-    if leading_words(text, 2) != ("DRLAB", "PING"):
-        raise Malformed("Malformed DRLAB statement: expected DRLAB PING")
-    return "pong"
-
-
-def test_a_grammars_own_syntax_error_becomes_a_1064() -> None:
-    grammars = Grammars()
-    grammars.register(parse_drlab, first_words=("DRLAB",), syntax_errors=(Malformed,))
-    assert grammars.parse("drlab ping") == "pong"
-    with pytest.raises(SqlError) as info:
-        grammars.parse("DRLAB PONG")
-    assert (info.value.code, info.value.sqlstate) == (1064, "42000")
-    assert info.value.message == "Malformed DRLAB statement: expected DRLAB PING"
-
-
 def test_sqlfronts_own_grammars_are_registered() -> None:
     grammars = Grammars()
     assert isinstance(grammars.parse("STOP REPLICATING d"), dr.StopReplicating)

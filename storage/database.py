@@ -26,6 +26,11 @@ ConfigureConnection = Callable[[sqlite3.Connection], None]
 
 _INTERNAL = ("_drlab_state", "_drlab_tables")
 
+# SQLite caps a SQL function at 127 arguments: a table wider than _NARROW columns passes its row
+# image to the capture functions in packed chunks of _CHUNK columns (2000 columns = 20 chunks).
+_NARROW = 60
+_CHUNK = 100
+
 
 class NeedsRebuild(Exception):
     """A revert that row images cannot express (DDL): the state must be rebuilt from the log."""
@@ -63,6 +68,9 @@ class Database:
         self.writer.execute("CREATE TABLE IF NOT EXISTS _drlab_tables(name TEXT PRIMARY KEY, def TEXT NOT NULL)")
         self.writer.create_function("drlab_cap", -1, self._capture)
         self.writer.create_function("drlab_capu", -1, self._capture_update)
+        self.writer.create_function("drlab_pack", -1, _pack, deterministic=True)
+        self.writer.create_function("drlab_capw", -1, self._capture_wide)
+        self.writer.create_function("drlab_capuw", -1, self._capture_update_wide)
         self.writer.create_function("drlab_applying", 0, lambda: int(self._applying))
         self.reader = self._connect(configure)
         self.reader.execute("PRAGMA query_only=ON")
@@ -113,16 +121,16 @@ class Database:
 
     def _install_capture(self, table: str, cols: list[str]) -> None:
         q, lit = quote(table), "'" + table.replace("'", "''") + "'"
-        new = ", ".join(f"NEW.{quote(c)}" for c in cols)
-        old = ", ".join(f"OLD.{quote(c)}" for c in cols)
+        new, old = _image("NEW", cols), _image("OLD", cols)
+        cap, capu = ("drlab_cap", "drlab_capu") if len(cols) <= _NARROW else ("drlab_capw", "drlab_capuw")
         self.writer.executescript(
             f"""
             CREATE TEMP TRIGGER {quote('drlab_i_' + table)} AFTER INSERT ON main.{q}
-            BEGIN SELECT drlab_cap('i', {lit}, NEW.rowid, {new}); END;
+            BEGIN SELECT {cap}('i', {lit}, NEW.rowid, {new}); END;
             CREATE TEMP TRIGGER {quote('drlab_d_' + table)} AFTER DELETE ON main.{q}
-            BEGIN SELECT drlab_cap('d', {lit}, OLD.rowid, {old}); END;
+            BEGIN SELECT {cap}('d', {lit}, OLD.rowid, {old}); END;
             CREATE TEMP TRIGGER {quote('drlab_u_' + table)} AFTER UPDATE ON main.{q}
-            BEGIN SELECT drlab_capu({lit}, OLD.rowid, NEW.rowid, {old}, {new}); END;
+            BEGIN SELECT {capu}({lit}, OLD.rowid, NEW.rowid, {old}, {new}); END;
             """
         )
 
@@ -140,6 +148,12 @@ class Database:
             old, new = list(values[:half]), list(values[half:])
             if old != new or old_rowid != new_rowid:
                 self._ops.append(["u", table, old_rowid, new_rowid, old, new])
+
+    def _capture_wide(self, op: str, table: str, rowid: int, *chunks: bytes) -> None:
+        self._capture(op, table, rowid, *_unpack(chunks))
+
+    def _capture_update_wide(self, table: str, old_rowid: int, new_rowid: int, *chunks: bytes) -> None:
+        self._capture_update(table, old_rowid, new_rowid, *_unpack(chunks))
 
     # -- the write path ----------------------------------------------------------------------------
     def begin(self) -> None:
@@ -361,3 +375,24 @@ __all__ = ["Database", "DbInfo", "NeedsRebuild", "OutOfOrder", "CorruptRecord", 
 def _literal(text: str) -> str:
     """A SQL string literal: logged SQL is literal, so a replica replays exactly this text."""
     return "'" + text.replace("'", "''") + "'"
+
+
+def _image(alias: str, cols: list[str]) -> str:
+    """The trigger's argument list for a row image: one argument per column for a narrow table,
+    ``drlab_pack`` chunks for a wide one (so the argument count never reaches SQLite's cap)."""
+    refs = [f"{alias}.{quote(c)}" for c in cols]
+    if len(cols) <= _NARROW:
+        return ", ".join(refs)
+    return ", ".join(f"drlab_pack({', '.join(refs[i:i + _CHUNK])})" for i in range(0, len(refs), _CHUNK))
+
+
+def _pack(*values: Any) -> bytes:
+    return msgpack.packb(values, use_bin_type=True)
+
+
+def _unpack(chunks: tuple[bytes, ...]) -> list[Any]:
+    """The row image ``_image`` packed: the chunks' values in column order."""
+    values: list[Any] = []
+    for chunk in chunks:
+        values.extend(msgpack.unpackb(chunk, raw=False))
+    return values

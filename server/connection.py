@@ -35,10 +35,12 @@ from server.protocol import (
     parse_change_user,
     parse_handshake_response,
     read_execute,
+    results_charset,
     status_flags,
 )
 from server.session import Outcome, Session
 from sqlfront import statements as st
+from sqlfront.charset import decode_statement
 from sqlfront.errors import (
     ER_BAD_DB,
     ER_CON_COUNT,
@@ -202,6 +204,7 @@ class DrlabConnection(AuthConnectionMixin, Connection):
         session.user = self.auth_user or self.session.username or ""
         session.host = self.auth_host or self.peer_host()
         session.client_found_rows = Capabilities.CLIENT_FOUND_ROWS in self.capabilities
+        self._use_client_charset()
         self.multi = Capabilities.CLIENT_MULTI_STATEMENTS in self.capabilities
         self.stmts: dict[int, Prepared] = {}
         self.next_stmt = 1
@@ -278,6 +281,15 @@ class DrlabConnection(AuthConnectionMixin, Connection):
             self.client_connect_attrs = req.connect_attrs
         await self.authenticate(username=req.username, auth_response=req.auth_response,
                                 client_plugin_name=req.client_plugin, connect_attrs=req.connect_attrs)
+        self._use_client_charset()
+
+    def _use_client_charset(self) -> None:
+        """The character set the client named at login is the session's, as SET NAMES would make it:
+        statement text is decoded by it (``decode_statement``)."""
+        name = self.session.variables.get("character_set_client")
+        if name and getattr(self, "drsession", None) is not None:
+            for v in ("character_set_client", "character_set_connection", "character_set_results"):
+                self.drsession.vars[v] = name
 
     def _flags(self, more: bool = False, extra: int = 0) -> int:
         s = self.drsession
@@ -333,14 +345,14 @@ class DrlabConnection(AuthConnectionMixin, Connection):
     async def _command(self, cmd: int, body: bytes) -> None:
         session = self.drsession
         if cmd == COM_QUERY:
-            await self._query(body.decode("utf-8", "surrogateescape"))
+            await self._query(decode_statement(body, session.vars["character_set_client"]))
         elif cmd == COM_PING:
             await self._send(ok_packet(0, 0, self._flags(), 0))
         elif cmd == COM_INIT_DB:
             session.use(body.decode("utf-8", "surrogateescape"))  # a name no database has: 1049
             await self._send(ok_packet(0, 0, self._flags(), 0))
         elif cmd == COM_STMT_PREPARE:
-            await self._prepare(body.decode("utf-8", "surrogateescape"))
+            await self._prepare(decode_statement(body, session.vars["character_set_client"]))
         elif cmd == COM_STMT_EXECUTE:
             await self._execute(body)
         elif cmd == COM_STMT_SEND_LONG_DATA:
@@ -426,7 +438,7 @@ class DrlabConnection(AuthConnectionMixin, Connection):
         if out.columns is None:
             await self._send(ok_packet(out.affected, out.insert_id, self._flags(more), warnings, out.info))
             return
-        cols, rows = infer_columns(out.columns, out.rows)
+        cols, rows = infer_columns(out.columns, out.rows, results_charset(self.drsession.vars.get("character_set_results")))
         await self._write_resultset(cols, rows, more, binary, warnings)
 
     async def _write_resultset(self, cols: Any, rows: Any, more: bool, binary: bool, warnings: int) -> None:
@@ -502,7 +514,7 @@ class DrlabConnection(AuthConnectionMixin, Connection):
         self.node.stats["Questions"] += 1
         out = await self.drsession.run(stmt.text, values, plan=stmt.cmd)
         if out.columns is not None and flags & 0x01:  # CURSOR_TYPE_READ_ONLY: rows are fetched later
-            cols, rows = infer_columns(out.columns, out.rows)
+            cols, rows = infer_columns(out.columns, out.rows, results_charset(self.drsession.vars.get("character_set_results")))
             stmt.cursor, stmt.cursor_cols = list(rows), cols
             charset = self.server_charset
             pkts = [packets.make_column_count(capabilities=self.capabilities, column_count=len(cols))]

@@ -58,8 +58,10 @@ def status_flags(autocommit: bool, in_txn: bool, more: bool = False) -> int:
     return int(flags)
 
 
-def infer_columns(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> tuple[list[ResultColumn], list[Sequence[Any]]]:
-    """Column types from every row (SQLite is dynamically typed); rows are coerced to fit."""
+def infer_columns(names: Sequence[str], rows: Sequence[Sequence[Any]],
+                  text: CharacterSet = CharacterSet.utf8mb4) -> tuple[list[ResultColumn], list[Sequence[Any]]]:
+    """Column types from every row (SQLite is dynamically typed); rows are coerced to fit. Text
+    is sent in ``text``, the session's ``character_set_results`` (``results_charset``)."""
     n = len(names)
     kinds: list[set[type]] = [set() for _ in range(n)]
     for row in rows:
@@ -71,7 +73,7 @@ def infer_columns(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> tuple[
     for name, ks in zip(names, kinds, strict=True):
         ctype, conv = _pick(ks)
         # BLOBs carry the binary character set, so clients hand applications bytes, not text
-        charset = CharacterSet.binary if ctype == ColumnType.BLOB else CharacterSet.utf8mb4
+        charset = CharacterSet.binary if ctype == ColumnType.BLOB else text
         cols.append(ResultColumn(name=name, type=ctype, character_set=charset))
         coerce.append(conv)
     if any(c is not None for c in coerce):
@@ -171,7 +173,27 @@ def read_execute(data: bytes, nparams: int, previous_types: list[tuple[int, bool
 def _decode_long(buf: bytearray, t: int) -> Any:
     if t in _BLOBS:
         return bytes(buf)
-    return bytes(buf).decode("utf-8", "surrogateescape")
+    return _text_param(bytes(buf))
+
+
+def results_charset(name: str | None) -> CharacterSet:
+    """The character set results are sent in: ``character_set_results`` (utf8mb4 when unset,
+    binary or unknown to the wire library)."""
+    if name and name not in ("utf8mb4", "utf8", "utf8mb3", "binary"):
+        try:
+            return CharacterSet[name]
+        except KeyError:
+            pass
+    return CharacterSet.utf8mb4
+
+
+def _text_param(raw: bytes) -> str | bytes:
+    """A string parameter is text when it is UTF-8, else the bytes it is (mysql-connector sends
+    ``bytes`` values typed as strings): stored as a BLOB, never an encoding error."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw
 
 
 def _lenenc(r: io.BytesIO) -> bytes:
@@ -194,7 +216,7 @@ def _lenenc(r: io.BytesIO) -> bytes:
 
 def _read_value(r: io.BytesIO, t: int, unsigned: bool) -> Any:
     if t in _STRINGS:
-        return _lenenc(r).decode("utf-8", "surrogateescape")
+        return _text_param(_lenenc(r))
     if t in _BLOBS:
         return _lenenc(r)
     if t == ColumnType.TINY:
@@ -237,7 +259,7 @@ def _read_value(r: io.BytesIO, t: int, unsigned: bool) -> Any:
     raise SqlError(ER_WRONG_ARGUMENTS, f"Incorrect arguments to mysqld_stmt_execute: unsupported parameter type {t}")
 
 
-__all__ = ["ok_packet", "eof_packet", "err_packet", "status_flags", "infer_columns", "read_execute", "uint_1",
+__all__ = ["ok_packet", "eof_packet", "err_packet", "status_flags", "infer_columns", "results_charset", "read_execute", "uint_1",
            "parse_handshake_response", "parse_change_user", "split_payload", "PacketTooLarge", "Stream"]
 
 

@@ -20,6 +20,7 @@ from sqlglot.errors import ErrorLevel, UnsupportedError
 from sqlglot.generators.mysql import MySQLGenerator
 from sqlglot.generators.sqlite import SQLiteGenerator
 
+from sqlfront.charset import UNDECODED, raw_bytes
 from sqlfront.errors import (
     ER_BAD_FIELD,
     ER_UNKNOWN_SYSTEM_VARIABLE,
@@ -517,7 +518,8 @@ def _temporal(node: exp.Expression) -> bool:
 
 
 def _plain_string(low: _Lowering, node: exp.Expression) -> exp.Expression:
-    """N'x' and _charset'x' are plain strings once the text is Unicode."""
+    """N'x' and _charset'x' are plain strings once the text is Unicode (the wire edge has already
+    turned _binary'x' into X'..': ``sqlfront.charset.decode_statement``)."""
     return node.expression if isinstance(node, exp.Introducer) else _str(node.this)
 
 
@@ -632,7 +634,11 @@ _PASS: set[type] = {
 }
 
 def _literal(low: _Lowering, node: exp.Literal) -> exp.Expression:
-    """SQLite's SQL text cannot hold NUL: such a string travels as a bound value instead."""
+    """SQLite's SQL text cannot hold NUL: such a string travels as a bound value instead. One
+    holding bytes that were not text in the connection's character set (surrogate-escaped on the
+    wire) is those bytes: a BLOB, as MySQL stores it in a binary column."""
+    if node.is_string and not node.this.isascii() and UNDECODED.search(node.this):
+        return exp.HexString(this=raw_bytes(node.this).hex())
     if node.is_string and "\x00" in node.this:
         bound = exp.Placeholder()
         bound.meta["literal"] = node.this

@@ -13,6 +13,8 @@ import re
 
 from sqlglot import exp
 
+from sqlfront import charset
+
 _MAX_TEXT = 16384  # longer texts are bulk loads whose shape never repeats: not worth a cache entry
 _HEADS = ("select", "insert", "update", "delete", "replace")
 _TOKEN = re.compile(
@@ -48,7 +50,7 @@ def literal_shape(text: str) -> tuple[str, list[object]] | None:
             before = text[max(0, m.start() - 80) : m.start()]  # a bounded look-back: linear in the text
             if before.rstrip()[-1:] in ("_", "N") or _INTRODUCER.search(before):
                 return None  # introducers (_utf8'x', x'ff', b'01', N'x') keep their literal form
-            values.append(_unescape(tok[1:-1], c))
+            values.append(charset.value(_unescape(tok[1:-1], c)))
         elif "." in tok or "e" in tok or "E" in tok:
             return None  # exact DECIMAL literals keep their text
         elif int(tok) > _MAX_BOUND:

@@ -478,14 +478,17 @@ _DDL_HEADS = {
 
 
 _UNDECODABLE = re.compile("[\udc80-\udcff]+")  # bytes that were not UTF-8 (decoded with surrogateescape)
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.|'')*'|" + r'"(?:[^"\\]|\\.|"")*"', re.S)
 
 
 def check_utf8(text: str) -> None:
-    """Refuse statement text that was not valid UTF-8 (the wire decodes it with surrogateescape),
-    with MySQL's 1300 naming the bytes, instead of failing deep inside the engine."""
+    """Refuse statement text that was not valid UTF-8 outside its string literals (inside one, the
+    bytes are a binary value: ``sqlfront.charset.value``), with MySQL's 1300 naming the bytes."""
     if text.isascii():
         return
     m = _UNDECODABLE.search(text)
+    if m is not None:
+        m = _UNDECODABLE.search(_QUOTED.sub("''", text))
     if m is not None:
         raw = m.group(0).encode("utf-8", "surrogateescape")[:8]
         raise SqlError(ER_INVALID_CHARACTER_STRING, f"Invalid utf8mb4 character string: '{raw.hex().upper()}'; send binary data as a "

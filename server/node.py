@@ -36,7 +36,7 @@ from sqlfront.errors import (
     not_supported,
 )
 from sqlfront.lower import is_replace, lower, replace_as_insert, variables_in
-from sqlfront.shape import literal_shape, shape_is_safe
+from sqlfront.shape import literal_rows, literal_shape, shape_is_safe
 from storage.database import Database, quote
 from storage.store import Store
 
@@ -197,27 +197,35 @@ class Node:
             return cmd, None
         st.check_utf8(text)
         shaped = literal_shape(text) if shape else None
+        if shaped is None and shape:
+            shaped = literal_rows(text)  # a bulk load: one row's shape, every row bound to it
         if shaped is not None:
             form, values = shaped
-            cmd = self._parse_cache.get(form)
-            if cmd is None and form not in self._unsafe_shapes:
-                try:
-                    cmd = self.features.parse(form)
-                except SqlError:
-                    cmd = None
-                if isinstance(cmd, st.Dml) and shape_is_safe(cmd.ast) and not variables_in(cmd.ast):
-                    self._remember(form, cmd)
-                else:
-                    cmd = None
-                    if len(self._unsafe_shapes) > _CACHE_SIZE:
-                        self._unsafe_shapes.clear()
-                    self._unsafe_shapes.add(form)
+            cmd = self._shaped(form)
             if cmd is not None:
                 return cmd, values
         cmd = self.features.parse(text)
         if getattr(cmd, "cacheable", True) and (not isinstance(cmd, st.Dml) or not variables_in(cmd.ast)):
             self._remember(text, cmd)
         return cmd, None
+
+    def _shaped(self, form: str) -> st.Dml | None:
+        """The parsed command of a statement shape, when its placeholders stand only for values
+        (cached; a shape found unsafe is remembered and parsed as text from then on)."""
+        cmd = self._parse_cache.get(form)
+        if cmd is None and form not in self._unsafe_shapes:
+            try:
+                cmd = self.features.parse(form)
+            except SqlError:
+                cmd = None
+            if isinstance(cmd, st.Dml) and shape_is_safe(cmd.ast) and not variables_in(cmd.ast):
+                self._remember(form, cmd)
+            else:
+                cmd = None
+                if len(self._unsafe_shapes) > _CACHE_SIZE:
+                    self._unsafe_shapes.clear()
+                self._unsafe_shapes.add(form)
+        return cmd
 
     def _remember(self, text: str, cmd: Any) -> None:
         self._parse_cache[text] = cmd

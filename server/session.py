@@ -55,6 +55,7 @@ from sqlfront.errors import (
 )
 from sqlfront.lower import Lowered, lower, substitute, variables_in
 from sqlfront.redact import redact
+from sqlfront.shape import Rows
 from storage.database import Database, quote
 
 if TYPE_CHECKING:
@@ -464,26 +465,31 @@ class Session:
     def _run_write(self, db: Database, plan: Plan, params: Sequence[Any]) -> Outcome:
         lw = plan.lowered
         mark = db.pending_ops
-        values = self._bind(lw, params)
         self.node.attach_for(db.writer, db, lw.tables_read)
+        nrows = plan.rows
         try:
-            cur = db.execute(lw.sql, values)
+            if isinstance(params, Rows):  # a bulk load: every row bound to the one-row plan
+                rowcount, nrows = 0, len(params)
+                for row in params:
+                    rowcount += db.execute(lw.sql, self._bind(lw, row)).rowcount
+            else:
+                rowcount = db.execute(lw.sql, self._bind(lw, params)).rowcount
         except sqlite3.Error as e:
             raise self._sqlite_error(e, db) from None
         ops = db.ops_since(mark)
         if lw.upsert:
             inserted = sum(1 for op in ops if op[0] == "i")
             updated = sum(1 for op in ops if op[0] == "u")
-            unchanged = max(cur.rowcount - inserted - updated, 0)
+            unchanged = max(rowcount - inserted - updated, 0)
             affected = inserted + 2 * updated + (unchanged if self.client_found_rows else 0)
         elif lw.kind == "replace":
             affected = sum(2 if op[0] == "u" else 1 for op in ops)
         elif lw.kind == "update":
             changed = sum(1 for op in ops if op[0] == "u")
-            affected = cur.rowcount if self.client_found_rows else changed
-            self.info = f"Rows matched: {cur.rowcount}  Changed: {changed}  Warnings: 0"
+            affected = rowcount if self.client_found_rows else changed
+            self.info = f"Rows matched: {rowcount}  Changed: {changed}  Warnings: 0"
         else:
-            affected = cur.rowcount
+            affected = rowcount
         insert_id = 0
         if lw.kind in ("insert", "replace") and plan.autoinc:
             first = next((op[2] for op in ops if op[0] == "i" and op[1] == plan.target_table), None)
@@ -492,13 +498,13 @@ class Session:
                 self.last_insert_id = first
         self.row_count = affected
         info = self.info if lw.kind == "update" else ""
-        if lw.kind in ("insert", "replace") and plan.rows:
-            skipped = plan.rows - cur.rowcount if plan.ignore else 0
+        if lw.kind in ("insert", "replace") and nrows:
+            skipped = nrows - rowcount if plan.ignore else 0
             for _ in range(max(skipped, 0)):
                 self.warnings.append(Warning_("Warning", ER_DUP_ENTRY, f"Duplicate entry for a unique key of '{plan.target_table}'; row skipped by INSERT IGNORE"))
-            if plan.rows > 1:
+            if nrows > 1:
                 dups = sum(1 for op in ops if op[0] in ("u", "d")) if lw.kind == "replace" or lw.upsert else max(skipped, 0)
-                info = f"Records: {plan.rows}  Duplicates: {dups}  Warnings: {len(self.warnings)}"
+                info = f"Records: {nrows}  Duplicates: {dups}  Warnings: {len(self.warnings)}"
         return Outcome(affected=affected, insert_id=insert_id, info=info)
 
     async def _lock_for_read(self, db: Database) -> None:

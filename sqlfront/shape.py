@@ -81,3 +81,74 @@ def shape_is_safe(ast: exp.Expression) -> bool:
                 return False
             child, node = node, node.parent
     return True
+
+
+# -- bulk loads ------------------------------------------------------------------------------------
+
+_ROWS_HEAD = re.compile(
+    r"\s*(?:insert|replace)\s+(?:ignore\s+)?(?:into\s+)?(?:`(?:[^`]|``)+`|\w+)(?:\s*\.\s*(?:`(?:[^`]|``)+`|\w+))?"
+    r"\s*(?:\((?:\s*(?:`(?:[^`]|``)+`|\w+)\s*,?)+\))?\s*values\s*",
+    re.I | re.S,
+)
+_ROW_VALUE = re.compile(
+    r"""\s*(?:'((?:[^'\\]|\\.|'')*)'|(-?\d+)(?![\w.])|(-?(?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)?|-?\d+[eE][-+]?\d+)"""
+    r"""|(NULL)\b|[xX]'([0-9a-fA-F]*)'|0x([0-9a-fA-F]+)\b)\s*([,)])""",
+    re.S | re.I,
+)
+_ROW_OPEN = re.compile(r"\s*\(")
+_ROW_NEXT = re.compile(r"\s*(,|;?\s*$)")
+
+
+class Rows(list):
+    """The rows of a bulk load, each bound in turn to the one-row shape ``literal_rows`` made."""
+
+
+def literal_rows(text: str) -> tuple[str, Rows] | None:
+    """(one-row shape, rows) for ``INSERT [IGNORE] INTO t [(cols)] VALUES (...), (...)`` whose
+    values are all plain literals (strings, numbers, NULL, X'..', 0x..): a bulk load (a dump's
+    extended INSERTs) then parses and lowers one row's shape instead of a tree per value, and the
+    rows are bound to it. None for any other form (ON DUPLICATE KEY UPDATE, expressions, ...)."""
+    head = _ROWS_HEAD.match(text)
+    if head is None:
+        return None
+    rows = Rows()
+    pos, width = head.end(), -1
+    end = len(text)
+    while True:
+        m = _ROW_OPEN.match(text, pos)
+        if m is None:
+            return None
+        pos = m.end()
+        row: list[object] = []
+        while True:
+            v = _ROW_VALUE.match(text, pos)
+            if v is None:
+                return None
+            pos = v.end()
+            s, i, d, null, xs, hx, stop = v.groups()
+            if s is not None:
+                row.append(charset.value(_unescape(s, "'")) if "\\" in s or "''" in s else charset.value(s))
+            elif i is not None:
+                row.append(int(i))
+            elif d is not None:
+                row.append(d)  # exact: SQLite's numeric affinity converts it as it would the literal
+            elif null is not None:
+                row.append(None)
+            else:
+                row.append(bytes.fromhex(xs if xs is not None else (hx if len(hx) % 2 == 0 else "0" + hx)))
+            if stop == ")":
+                break
+        if width < 0:
+            width = len(row)
+        elif len(row) != width:
+            return None  # the normal path reports the column count mismatch
+        rows.append(row)
+        m = _ROW_NEXT.match(text, pos)
+        if m is None:
+            return None
+        if m.group(1) != ",":
+            break
+        pos = m.end()
+    if len(rows) < 2 or pos > end:
+        return None
+    return text[: head.end()] + "(" + ", ".join("?" * width) + ")", rows

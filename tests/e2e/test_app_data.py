@@ -108,3 +108,62 @@ def test_undecodable_bytes_outside_a_string_are_refused(blobs: NodeProcess) -> N
             assert cur.fetchall() == ((1,),)
     finally:
         conn.close()
+
+
+# -- bulk loads ----------------------------------------------------------------------------------
+
+_BULK_TABLE = ("(id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, name VARCHAR(40), price DECIMAL(10,2), qty INT, "
+               "ratio DOUBLE, created DATETIME, data BLOB)")
+
+
+def _bulk_rows(n: int) -> list[str]:
+    return [f"({i},'n\\'{i}\\\\ \\n\"x',{i % 1000}.{i % 100:02d},{-i if i % 3 else 'NULL'},{i / 7!r},"
+            f"'2024-01-{1 + i % 28:02d} 10:00:00',{'X' + repr(format(i, '04x')) if i % 2 else '0x' + format(i, '06x')})"
+            for i in range(1, n + 1)]
+
+
+def test_bulk_insert_loads_exactly_what_row_by_row_inserts_load(node) -> None:  # type: ignore[no-untyped-def]
+    """An extended INSERT of thousands of literal rows (a dump's shape, the fast path) stores the
+    same values as one INSERT per row (the ordinary path), and answers MySQL's counts."""
+    node.sql("CREATE DATABASE bulk")
+    node.sql(f"CREATE TABLE bulk.fast {_BULK_TABLE}")
+    node.sql(f"CREATE TABLE bulk.slow {_BULK_TABLE}")
+    rows = _bulk_rows(1500)
+    conn = node.connect(database="bulk")
+    try:
+        with conn.cursor() as cur:
+            assert cur.execute("INSERT INTO `fast` VALUES " + ",".join(rows) + ";") == 1500
+            for r in rows:
+                cur.execute(f"INSERT INTO slow VALUES {r}")
+            cur.execute("SHOW WARNINGS")
+            assert cur.fetchall() == ()
+    finally:
+        conn.close()
+    assert node.sql("SELECT COUNT(*), SUM(qty IS NULL) FROM bulk.fast") == [(1500, 500)]
+    fast = node.sql("SELECT * FROM bulk.fast ORDER BY id")
+    assert fast == node.sql("SELECT * FROM bulk.slow ORDER BY id")
+    assert fast[0][1:3] == ("n'1\\ \n\"x", __import__("decimal").Decimal("1.01"))
+    assert fast[0][6] == b"\x00\x01" and fast[1][6] == b"\x00\x00\x02"
+
+
+def test_bulk_insert_is_one_statement(node) -> None:  # type: ignore[no-untyped-def]
+    """A duplicate key in the middle of a bulk INSERT fails the whole statement (nothing of it is
+    kept); INSERT IGNORE skips the duplicates with a warning each and says how many."""
+    node.sql("CREATE DATABASE bulk")
+    node.sql("CREATE TABLE bulk.t (id INT PRIMARY KEY, v VARCHAR(10))")
+    rows = [f"({i},'v{i}')" for i in range(1, 2001)]
+    rows[1500] = "(7,'dup')"
+    conn = node.connect(database="bulk")
+    try:
+        with conn.cursor() as cur:
+            with pytest.raises(pymysql.err.IntegrityError) as e:
+                cur.execute("INSERT INTO t VALUES " + ",".join(rows))
+            assert e.value.args[0] == 1062
+            cur.execute("SELECT COUNT(*) FROM t")
+            assert cur.fetchall() == ((0,),)
+            assert cur.execute("INSERT IGNORE INTO t (id, v) VALUES " + ",".join(rows)) == 1999
+            cur.execute("SHOW WARNINGS")
+            assert [w[1] for w in cur.fetchall()] == [1062]
+    finally:
+        conn.close()
+    assert node.sql("SELECT COUNT(*) FROM bulk.t") == [(1999,)]

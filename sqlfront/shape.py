@@ -25,9 +25,15 @@ _INTRODUCER = re.compile(r"(?:_\w+|\bx|\bb|\bN)$", re.I)
 _ESCAPES = {"0": "\0", "n": "\n", "r": "\r", "t": "\t", "b": "\b", "Z": "\x1a", "\\": "\\", "'": "'", '"': '"'}
 
 
+_ESCAPED = re.compile(r"\\(.)", re.S)
+_UNESCAPE = {**_ESCAPES, "%": "\\%", "_": "\\_"}  # MySQL keeps \% and \_ as written (LIKE patterns)
+
+
 def _unescape(body: str, quote: str) -> str:
     body = body.replace(quote + quote, quote)
-    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1) if m.group(1) not in "%_" else "\\" + m.group(1)), body, flags=re.S)
+    if "\\" not in body:
+        return body
+    return _ESCAPED.sub(lambda m: _UNESCAPE.get(m.group(1), m.group(1)), body)
 
 
 _MAX_BOUND = 2**63 - 1
@@ -90,13 +96,12 @@ _ROWS_HEAD = re.compile(
     r"\s*(?:\((?:\s*(?:`(?:[^`]|``)+`|\w+)\s*,?)+\))?\s*values\s*",
     re.I | re.S,
 )
-_ROW_VALUE = re.compile(
-    r"""\s*(?:'((?:[^'\\]|\\.|'')*)'|(-?\d+)(?![\w.])|(-?(?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)?|-?\d+[eE][-+]?\d+)"""
-    r"""|(NULL)\b|[xX]'([0-9a-fA-F]*)'|0x([0-9a-fA-F]+)\b)\s*([,)])""",
+_ROW_TOKEN = re.compile(  # punctuation first (the commonest token); whitespace is skipped, (\S) is anything else
+    r"""([(),])|('[^'\\]*(?:(?:\\.|'')[^'\\]*)*')|(-?\d+)(?![\w.])|(-?(?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)?|-?\d+[eE][-+]?\d+)"""
+    r"""|(NULL)\b|[xX]('[0-9a-fA-F]*')|0x([0-9a-fA-F]+)\b|(\S)""",
     re.S | re.I,
 )
-_ROW_OPEN = re.compile(r"\s*\(")
-_ROW_NEXT = re.compile(r"\s*(,|;?\s*$)")
+_START, _WANT, _GOT, _AFTER, _BETWEEN = range(5)  # literal_rows' states: before/after a row, a value
 
 
 class Rows(list):
@@ -111,44 +116,40 @@ def literal_rows(text: str) -> tuple[str, Rows] | None:
     head = _ROWS_HEAD.match(text)
     if head is None:
         return None
-    rows = Rows()
-    pos, width = head.end(), -1
-    end = len(text)
-    while True:
-        m = _ROW_OPEN.match(text, pos)
-        if m is None:
-            return None
-        pos = m.end()
-        row: list[object] = []
-        while True:
-            v = _ROW_VALUE.match(text, pos)
-            if v is None:
-                return None
-            pos = v.end()
-            s, i, d, null, xs, hx, stop = v.groups()
-            if s is not None:
-                row.append(charset.value(_unescape(s, "'")) if "\\" in s or "''" in s else charset.value(s))
-            elif i is not None:
-                row.append(int(i))
-            elif d is not None:
-                row.append(d)  # exact: SQLite's numeric affinity converts it as it would the literal
-            elif null is not None:
-                row.append(None)
+    body = text[head.end():].rstrip()
+    if body.endswith(";"):
+        body = body[:-1]
+    rows, row, state = Rows(), [], _START
+    for punct, s, i, d, null, xs, hx, bad in _ROW_TOKEN.findall(body):
+        if punct:
+            if punct == "(" and state in (_START, _BETWEEN):
+                row, state = [], _WANT
+            elif punct == "," and state in (_GOT, _AFTER):
+                state = _WANT if state == _GOT else _BETWEEN
+            elif punct == ")" and state == _GOT:
+                if rows and len(row) != len(rows[0]):
+                    return None  # the normal path reports the column count mismatch
+                rows.append(row)
+                state = _AFTER
             else:
-                row.append(bytes.fromhex(xs if xs is not None else (hx if len(hx) % 2 == 0 else "0" + hx)))
-            if stop == ")":
-                break
-        if width < 0:
-            width = len(row)
-        elif len(row) != width:
-            return None  # the normal path reports the column count mismatch
-        rows.append(row)
-        m = _ROW_NEXT.match(text, pos)
-        if m is None:
+                return None
+            continue
+        if bad or state != _WANT:
             return None
-        if m.group(1) != ",":
-            break
-        pos = m.end()
-    if len(rows) < 2 or pos > end:
+        state = _GOT
+        if s:
+            s = s[1:-1]
+            row.append(charset.value(_unescape(s, "'")) if "\\" in s or "''" in s else charset.value(s))
+        elif i:
+            row.append(int(i))
+        elif d:
+            row.append(d)  # exact: SQLite's numeric affinity converts it as it would the literal
+        elif null:
+            row.append(None)
+        elif hx:
+            row.append(bytes.fromhex(hx if len(hx) % 2 == 0 else "0" + hx))
+        else:
+            row.append(bytes.fromhex(xs[1:-1]))
+    if state != _AFTER or len(rows) < 2:
         return None
-    return text[: head.end()] + "(" + ", ".join("?" * width) + ")", rows
+    return text[: head.end()] + "(" + ", ".join("?" * len(rows[0])) + ")", rows

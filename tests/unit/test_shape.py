@@ -1,8 +1,9 @@
 """Unit tests for statement shapes: literals become bound values only where that keeps the meaning."""
 
+import pytest
 import sqlglot
 
-from sqlfront.shape import literal_shape, shape_is_safe
+from sqlfront.shape import literal_rows, literal_shape, shape_is_safe
 
 
 def test_shape_extracts_values_with_mysql_escapes() -> None:
@@ -36,3 +37,23 @@ def test_unsafe_positions() -> None:
     assert not safe("SELECT 1")  # the column would be named '?'
     assert not safe("SELECT a, COUNT(*) FROM t GROUP BY 1 ORDER BY 2")
     assert not safe("SELECT CAST(a AS CHAR(10)) FROM t")
+
+
+def test_literal_rows_binds_each_row_to_one_shape() -> None:
+    """A dump's extended INSERT: one row's shape and every row's values, exactly as written."""
+    form, rows = literal_rows("INSERT INTO `t` VALUES (1,'a\\'b',1.50,NULL,X'00ff',0x41),(2,'',-3,null,X'','x''y');")
+    assert form == "INSERT INTO `t` VALUES (?, ?, ?, ?, ?, ?)"
+    assert rows == [[1, "a'b", "1.50", None, b"\x00\xff", b"A"], [2, "", -3, None, b"", "x'y"]]
+    assert literal_rows("insert ignore into d.t (a, `b`) values (1,2) , (3,4)")[0] == \
+        "insert ignore into d.t (a, `b`) values (?, ?)"
+
+
+@pytest.mark.parametrize("text", [
+    "INSERT INTO t (a, b) VALUES (1, now()), (2, 3)",  # an expression
+    "INSERT INTO t VALUES (1,2),(3,4) ON DUPLICATE KEY UPDATE a = 1",
+    "INSERT INTO t VALUES (1),,(2)", "INSERT INTO t VALUES (1),(2),", "INSERT INTO t VALUES (1 2),(3)",
+    "INSERT INTO t VALUES (1,2),(3)",  # the ordinary path reports the column count
+    "INSERT INTO t VALUES (1)", "INSERT INTO t SELECT 1", "INSERT INTO t VALUES ('a'b),(2)",
+])
+def test_literal_rows_leaves_other_forms_to_the_parser(text: str) -> None:
+    assert literal_rows(text) is None

@@ -438,7 +438,8 @@ class DrlabConnection(AuthConnectionMixin, Connection):
         if out.columns is None:
             await self._send(ok_packet(out.affected, out.insert_id, self._flags(more), warnings, out.info))
             return
-        cols, rows = infer_columns(out.columns, out.rows, results_charset(self.drsession.vars.get("character_set_results")))
+        cols, rows = infer_columns(out.columns, out.rows, results_charset(self.drsession.vars.get("character_set_results")),
+                                   binary)
         await self._write_resultset(cols, rows, more, binary, warnings)
 
     async def _write_resultset(self, cols: Any, rows: Any, more: bool, binary: bool, warnings: int) -> None:
@@ -514,7 +515,8 @@ class DrlabConnection(AuthConnectionMixin, Connection):
         self.node.stats["Questions"] += 1
         out = await self.drsession.run(stmt.text, values, plan=stmt.cmd)
         if out.columns is not None and flags & 0x01:  # CURSOR_TYPE_READ_ONLY: rows are fetched later
-            cols, rows = infer_columns(out.columns, out.rows, results_charset(self.drsession.vars.get("character_set_results")))
+            cols, rows = infer_columns(out.columns, out.rows, results_charset(self.drsession.vars.get("character_set_results")),
+                                       True)
             stmt.cursor, stmt.cursor_cols = list(rows), cols
             charset = self.server_charset
             pkts = [packets.make_column_count(capabilities=self.capabilities, column_count=len(cols))]

@@ -4,9 +4,11 @@ sessions, the statement caches and the per-database writer locks."""
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import time
 from collections import OrderedDict
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -43,8 +45,22 @@ from storage.store import Store
 _CACHE_SIZE = 4096
 
 
+_TIME = re.compile(r"(-)?(\d+):(\d\d):(\d\d)(?:\.(\d{1,6}))?")
+
+
+def _time(b: bytes) -> Any:
+    """A TIME column's value as a timedelta (MySQL's range, -838:59:59 to 838:59:59), so it is
+    sent typed TIME and drivers hand applications a timedelta, as MySQL's do."""
+    m = _TIME.fullmatch(b.decode())
+    if m is None:
+        return b.decode()
+    sign, h, mi, sec, frac = m.groups()
+    value = timedelta(hours=int(h), minutes=int(mi), seconds=int(sec), microseconds=int((frac or "0").ljust(6, "0")))
+    return -value if sign else value
+
+
 def register_converters() -> None:
-    """PARSE_DECLTYPES converters: DATETIME/DATE/DECIMALn columns come back as typed values, so
+    """PARSE_DECLTYPES converters: DATETIME/DATE/TIME/DECIMALn columns come back as typed values, so
     result sets carry MySQL's column types (drivers then hand apps datetime and Decimal).
 
     They are process-wide (sqlite3's own registry), so the composition root calls this once at
@@ -73,6 +89,7 @@ def register_converters() -> None:
         return d(b) if len(b) == 10 else dt(b)
 
     sqlite3.register_converter("MYSQL_TEMPORAL", temporal)
+    sqlite3.register_converter("TIME", _time)
     for scale in range(0, 31):
         q = Decimal(1).scaleb(-scale)
 

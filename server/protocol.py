@@ -59,7 +59,7 @@ def status_flags(autocommit: bool, in_txn: bool, more: bool = False) -> int:
 
 
 def infer_columns(names: Sequence[str], rows: Sequence[Sequence[Any]],
-                  text: CharacterSet = CharacterSet.utf8mb4) -> tuple[list[ResultColumn], list[Sequence[Any]]]:
+                  text: CharacterSet = CharacterSet.utf8mb4, binary: bool = False) -> tuple[list[ResultColumn], list[Sequence[Any]]]:
     """Column types from every row (SQLite is dynamically typed); rows are coerced to fit. Text
     is sent in ``text``, the session's ``character_set_results`` (``results_charset``)."""
     n = len(names)
@@ -72,6 +72,8 @@ def infer_columns(names: Sequence[str], rows: Sequence[Sequence[Any]],
     coerce: list[Any] = []
     for name, ks in zip(names, kinds, strict=True):
         ctype, conv = _pick(ks)
+        if binary and ctype == ColumnType.TIME:
+            conv = None  # the binary protocol encodes the timedelta itself
         # BLOBs carry the binary character set, so clients hand applications bytes, not text
         charset = CharacterSet.binary if ctype == ColumnType.BLOB else text
         cols.append(ResultColumn(name=name, type=ctype, character_set=charset))
@@ -107,11 +109,22 @@ def _int_or_str(v: Any) -> Any:
 def _to_str(v: Any) -> str:
     if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
         return repr(v)
+    if isinstance(v, timedelta):
+        return mysql_time(v)
     return v.isoformat(" ") if isinstance(v, datetime) else str(v)
 
 
 def _to_bytes(v: Any) -> bytes:
     return v if isinstance(v, bytes) else str(v).encode()
+
+
+def mysql_time(v: timedelta) -> str:
+    """MySQL's text for a TIME value: [-]HH:MM:SS[.ffffff], hours beyond 24 (str(timedelta) says
+    '1 day, 2:00:00')."""
+    us = abs(v.days * 86_400_000_000 + v.seconds * 1_000_000 + v.microseconds)
+    secs, frac = divmod(us, 1_000_000)
+    text = f"{'-' if v < timedelta(0) else ''}{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}"
+    return text + (f".{frac:06d}" if frac else "")
 
 
 # a column whose values all have one of these exact types: its MySQL type, and the conversion
@@ -123,7 +136,7 @@ _ONE_TYPE: dict[type, tuple[ColumnType, Any]] = {
     Decimal: (ColumnType.NEWDECIMAL, str),
     datetime: (ColumnType.DATETIME, None),
     date: (ColumnType.DATE, None),
-    timedelta: (ColumnType.TIME, None),
+    timedelta: (ColumnType.TIME, mysql_time),
     time: (ColumnType.VAR_STRING, str),
 }
 

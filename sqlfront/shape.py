@@ -101,6 +101,7 @@ _ROW_TOKEN = re.compile(  # punctuation first (the commonest token); whitespace 
     r"""|(NULL)\b|[xX]('[0-9a-fA-F]*')|0x([0-9a-fA-F]+)\b|(\S)""",
     re.S | re.I,
 )
+_I64 = 1 << 63
 _START, _WANT, _GOT, _AFTER, _BETWEEN = range(5)  # literal_rows' states: before/after a row, a value
 
 
@@ -141,7 +142,8 @@ def literal_rows(text: str) -> tuple[str, Rows] | None:
             s = s[1:-1]
             row.append(charset.value(_unescape(s, "'")) if "\\" in s or "''" in s else charset.value(s))
         elif i:
-            row.append(int(i))
+            n = int(i)
+            row.append(n if -_I64 <= n < _I64 else i)  # beyond SQLite's INTEGER: converted as the literal is
         elif d:
             row.append(d)  # exact: SQLite's numeric affinity converts it as it would the literal
         elif null:

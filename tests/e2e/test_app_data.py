@@ -3,6 +3,8 @@ against a real node: wide tables, bytes that are not UTF-8, connection character
 
 from __future__ import annotations
 
+from datetime import time, timedelta
+
 import mysql.connector
 import pymysql
 import pytest
@@ -167,3 +169,34 @@ def test_bulk_insert_is_one_statement(node) -> None:  # type: ignore[no-untyped-
     finally:
         conn.close()
     assert node.sql("SELECT COUNT(*) FROM bulk.t") == [(1999,)]
+
+
+# -- type metadata -------------------------------------------------------------------------------
+
+
+def test_time_columns_are_typed_time(node) -> None:  # type: ignore[no-untyped-def]
+    """A TIME column is sent typed TIME in MySQL's text (hours past 24, sign, fraction), so PyMySQL
+    and mysql-connector (text and prepared) hand applications a timedelta, and SQLAlchemy a time."""
+    node.sql("CREATE DATABASE d")
+    node.sql("CREATE TABLE d.t (id INT PRIMARY KEY, tm TIME(6))")
+    node.sql("INSERT INTO d.t VALUES (1, '12:34:56'), (2, '838:59:59'), (3, '-01:30:00'), (4, '00:00:01.5')")
+    want = [timedelta(hours=12, minutes=34, seconds=56), timedelta(hours=838, minutes=59, seconds=59),
+            -timedelta(hours=1, minutes=30), timedelta(seconds=1, microseconds=500000)]
+    assert [r[0] for r in node.sql("SELECT tm FROM d.t ORDER BY id")] == want
+    assert node.sql("SELECT CAST(tm AS CHAR) FROM d.t WHERE id = 2") == [("838:59:59",)]
+    conn = mysql.connector.connect(host="127.0.0.1", port=node.port, user="root", database="d", use_pure=True)
+    try:
+        for prepared in (False, True):
+            cur = conn.cursor(prepared=prepared)
+            cur.execute("SELECT tm FROM t WHERE id IN (1, 2, 4) ORDER BY id")
+            assert [r[0] for r in cur.fetchall()] == [want[0], want[1], want[3]]
+            cur.close()
+    finally:
+        conn.close()
+    engine = sa.create_engine(f"mysql+pymysql://root@127.0.0.1:{node.port}/d")
+    try:
+        t = sa.Table("t", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True), sa.Column("tm", sa.Time))
+        with engine.connect() as c:
+            assert c.execute(sa.select(t.c.tm).where(t.c.id == 1)).scalar() == time(12, 34, 56)
+    finally:
+        engine.dispose()

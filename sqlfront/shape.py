@@ -120,7 +120,8 @@ def literal_rows(text: str) -> tuple[str, Rows] | None:
     body = text[head.end():].rstrip()
     if body.endswith(";"):
         body = body[:-1]
-    rows, row, state = Rows(), [], _START
+    rows, state = Rows(), _START
+    row: list[object] = []
     for punct, s, i, d, null, xs, hx, bad in _ROW_TOKEN.findall(body):
         if punct:
             if punct == "(" and state in (_START, _BETWEEN):

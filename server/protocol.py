@@ -74,6 +74,8 @@ def infer_columns(names: Sequence[str], rows: Sequence[Sequence[Any]],
         ctype, conv = _pick(ks)
         if binary and ctype == ColumnType.TIME:
             conv = None  # the binary protocol encodes the timedelta itself
+        elif ctype == ColumnType.VAR_STRING and text != CharacterSet.utf8mb4:
+            conv = _in_charset(text.codec, conv)
         # BLOBs carry the binary character set, so clients hand applications bytes, not text
         charset = CharacterSet.binary if ctype == ColumnType.BLOB else text
         cols.append(ResultColumn(name=name, type=ctype, character_set=charset))
@@ -112,6 +114,14 @@ def _to_str(v: Any) -> str:
     if isinstance(v, timedelta):
         return mysql_time(v)
     return v.isoformat(" ") if isinstance(v, datetime) else str(v)
+
+
+def _in_charset(codec: str, inner: Any) -> Any:
+    """Text a client reads in a narrower character set: what it cannot hold becomes '?', as in MySQL."""
+    def conv(v: Any) -> Any:
+        v = v if inner is None else inner(v)
+        return v.encode(codec, "replace").decode(codec) if isinstance(v, str) else v
+    return conv
 
 
 def _to_bytes(v: Any) -> bytes:

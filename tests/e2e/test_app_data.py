@@ -81,6 +81,12 @@ def test_pymysql_binary_literals_and_connection_charset(blobs: NodeProcess, char
     assert [r[0] for r in rows] == _BYTES
     assert {r[1:] for r in rows} == {("é", "é", b"\x00\xff", b"ab")}
     assert blobs.sql("SELECT DISTINCT s FROM b.t") == [("é",)]  # stored as text, read by a utf8mb4 client
+    if charset == "latin1":  # what latin1 cannot hold reaches its client as '?', as from MySQL
+        blobs.sql("INSERT INTO b.t (id, s) VALUES (99, '中é')")
+        conn = pymysql.connect(host="127.0.0.1", port=blobs.port, user="root", database="b", charset=charset)
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT s FROM t WHERE id = 99")
+            assert cur.fetchall() == (("?é",),)
 
 
 def test_sqlalchemy_largebinary_on_mysql_connector(blobs: NodeProcess) -> None:

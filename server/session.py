@@ -469,9 +469,8 @@ class Session:
         nrows = plan.rows
         try:
             if isinstance(params, Rows):  # a bulk load: every row bound to the one-row plan
-                rowcount, nrows = 0, len(params)
-                for row in params:
-                    rowcount += db.execute(lw.sql, self._bind(lw, row)).rowcount
+                nrows = len(params)
+                rowcount = db.execute_many(lw.sql, (self._bind(lw, row) for row in params))
             else:
                 rowcount = db.execute(lw.sql, self._bind(lw, params)).rowcount
         except sqlite3.Error as e:

@@ -166,6 +166,11 @@ class Database:
         """Run one statement inside the open write transaction, capturing its row changes."""
         return self.writer.execute(sql, tuple(params))
 
+    def execute_many(self, sql: str, rows: Iterable[Iterable[Any]]) -> int:
+        """Run one statement once per row of values (a bulk load) in the open write transaction,
+        capturing every row change; returns the rows it changed."""
+        return self.writer.executemany(sql, rows).rowcount
+
     def execute_logged_sql(self, statements: list[str]) -> None:
         """Run DDL (or another deterministic bulk statement) and log the SQL itself, not rows."""
         self._capturing = False

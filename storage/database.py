@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -166,7 +166,7 @@ class Database:
         """Run one statement inside the open write transaction, capturing its row changes."""
         return self.writer.execute(sql, tuple(params))
 
-    def execute_many(self, sql: str, rows: Iterable[Iterable[Any]]) -> int:
+    def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
         """Run one statement once per row of values (a bulk load) in the open write transaction,
         capturing every row change; returns the rows it changed."""
         return self.writer.executemany(sql, rows).rowcount

@@ -107,6 +107,14 @@ class Column:
         """The type keyword without parameters: 'varchar' for 'varchar(255)'."""
         return _split_type(self.type)[0]
 
+    @property
+    def decimal_scale(self) -> int | None:
+        """The scale of a DECIMAL column (2 for 'decimal(10,2)'), None for any other type."""
+        base, params, _ = _split_type(self.type)
+        if base != "decimal":
+            return None
+        return int(params[1]) if len(params) > 1 else 0
+
 
 @dataclass
 class Index:

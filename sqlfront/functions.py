@@ -1162,7 +1162,55 @@ SCALARS: dict[str, tuple[int, Callable[..., Any], bool]] = {
     "sysdate": (-1, lambda fsp=None: _fsp(datetime.now(), fsp), False),
 }
 
+def _exact(v: Any) -> Decimal | None:
+    """A DECIMAL column's stored value (SQLite keeps it as REAL or INTEGER) as the exact decimal
+    it was written as: a float's shortest repr is the literal that stored it."""
+    if isinstance(v, int):
+        return Decimal(v)
+    if isinstance(v, float):
+        return Decimal(repr(v)) if math.isfinite(v) else None
+    if isinstance(v, str | bytes):
+        try:
+            return Decimal(v.decode() if isinstance(v, bytes) else v.strip())
+        except ArithmeticError:
+            return Decimal(0)  # MySQL reads a non-numeric string as 0
+    return None
+
+
+class DecimalSum:
+    """SUM over a DECIMAL(p, s) column, exact (MySQL's is; SQLite's adds floats): the text of the
+    sum at the column's scale, which the result column's DECIMALn converter reads back."""
+
+    def __init__(self) -> None:
+        self.total: Decimal | None = None
+        self.count = 0
+        self.scale = 0
+
+    def step(self, v: Any, scale: int) -> None:
+        self.scale = scale
+        d = _exact(v)
+        if d is not None:
+            self.total = d if self.total is None else self.total + d
+            self.count += 1
+
+    def finalize(self) -> str | None:
+        if self.total is None:
+            return None
+        return str(self.total.quantize(Decimal(1).scaleb(-self.scale), rounding=ROUND_HALF_UP))
+
+
+class DecimalAvg(DecimalSum):
+    """AVG over a DECIMAL(p, s) column, exact, at scale s + 4 as MySQL's."""
+
+    def finalize(self) -> str | None:
+        if self.total is None:
+            return None
+        return str((self.total / self.count).quantize(Decimal(1).scaleb(-self.scale), rounding=ROUND_HALF_UP))
+
+
 AGGREGATES: dict[str, tuple[int, type]] = {
+    "mysql_decsum": (2, DecimalSum),
+    "mysql_decavg": (2, DecimalAvg),
     "group_concat_ex": (-1, GroupConcat),
     "bit_xor": (1, BitXor),
     "bit_or": (1, BitOr),

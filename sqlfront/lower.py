@@ -765,6 +765,7 @@ class _Lowering:
         self.calc_found_rows = False
         self.locking = False
         self.padded: set[tuple[str, str]] = set()  # (qualifier or '', column): PAD SPACE text columns
+        self.decimals: dict[tuple[str, str], int] = {}  # (qualifier or '', column): a DECIMAL column's scale
 
     # -- the walk ------------------------------------------------------------------------------
 
@@ -884,10 +885,13 @@ class _Lowering:
     def name_columns(self, select: exp.Select) -> None:
         """Give computed select-list items MySQL's column name (its text), as SQLite names differ."""
         sorts = any(select.args.get(k) is not None for k in ("order", "group", "having"))
+        grouped = {c.name.lower() for c in select.args["group"].find_all(exp.Column)} if select.args.get("group") else set()
         for i, item in enumerate(select.expressions):
             if isinstance(item, exp.Alias):
                 if not sorts and _temporal(item.this):
                     item.set("alias", exp.Identifier(this=f"{item.alias} [MYSQL_TEMPORAL]", quoted=True))
+                elif item.alias.lower() not in grouped and (scale := _aggregated_scale(self, item.this)) is not None:
+                    _rename_alias(select, item, f"{item.alias} [DECIMAL{scale}]")
                 continue
             if isinstance(item, exp.Column | exp.Star):
                 continue
@@ -901,6 +905,8 @@ class _Lowering:
                 name = item.sql("mysql")
                 if not sorts and _temporal(item):
                     name += " [MYSQL_TEMPORAL]"
+                elif (scale := _aggregated_scale(self, item)) is not None:
+                    name += f" [DECIMAL{scale}]"
             select.set("expressions", exp.Alias(this=item, alias=exp.Identifier(this=name, quoted=True)), i)
 
     # -- INSERT ----------------------------------------------------------------------------------
@@ -1216,14 +1222,7 @@ def _padded_columns(tables: list[exp.Table], resolver: Resolver) -> set[tuple[st
     """The column references that name PAD SPACE text columns of ``tables``, as (qualifier, name)
     (qualifier '' for a bare name, when every table of the statement that has it pads spaces).
     Names that are not the tables' own (CTEs, derived tables, select aliases) are left out."""
-    defs: dict[str, TableDef] = {}
-    for table in tables:
-        if not table.name or not isinstance(table.this, exp.Identifier):
-            continue
-        try:
-            defs[table.alias_or_name.lower()] = resolver.table(table.db or None, table.name)
-        except SqlError:
-            continue  # a CTE, DUAL or a missing table (reported by the resolution itself)
+    defs = _table_defs(tables, resolver)
     out: set[tuple[str, str]] = set()
     bare: dict[str, bool] = {}
     for alias, tdef in defs.items():
@@ -1234,6 +1233,65 @@ def _padded_columns(tables: list[exp.Table], resolver: Resolver) -> set[tuple[st
             bare[name] = bare.get(name, True) and pads
     out.update(("", name) for name, pads in bare.items() if pads)
     return out
+
+
+def _rename_alias(select: exp.Select, item: exp.Alias, name: str) -> None:
+    """Rename a select-list alias, and the ORDER BY / HAVING references to it (they name the
+    alias before any column, as in MySQL)."""
+    old = item.alias.lower()
+    item.set("alias", exp.Identifier(this=name, quoted=True))
+    for key in ("order", "having"):
+        clause = select.args.get(key)
+        if clause is not None:
+            for col in clause.find_all(exp.Column):
+                if not col.table and col.name.lower() == old:
+                    col.set("this", exp.Identifier(this=name, quoted=True))
+
+
+def _table_defs(tables: list[exp.Table], resolver: Resolver) -> dict[str, TableDef]:
+    defs: dict[str, TableDef] = {}
+    for table in tables:
+        if not table.name or not isinstance(table.this, exp.Identifier):
+            continue
+        try:
+            defs[table.alias_or_name.lower()] = resolver.table(table.db or None, table.name)
+        except SqlError:
+            continue  # a CTE, DUAL or a missing table (reported by the resolution itself)
+    return defs
+
+
+def _decimal_columns(tables: list[exp.Table], resolver: Resolver) -> dict[tuple[str, str], int]:
+    """The column references that name DECIMAL columns of ``tables`` with their scale, as
+    (qualifier, name) like `_padded_columns` (a bare name when every table that has it agrees)."""
+    out: dict[tuple[str, str], int] = {}
+    bare: dict[str, int | None] = {}
+    for alias, tdef in _table_defs(tables, resolver).items():
+        for col in tdef.columns:
+            name, scale = col.name.lower(), col.decimal_scale
+            if scale is not None:
+                out[(alias, name)] = scale
+            bare[name] = scale if name not in bare or bare[name] == scale else None
+    out.update((("", name), scale) for name, scale in bare.items() if scale is not None)
+    return out
+
+
+def _decimal_aggregate(low: _Lowering, node: exp.Sum | exp.Avg) -> exp.Expression:
+    """SUM / AVG of a DECIMAL column are exact, as MySQL's (SQLite's add floats)."""
+    scale = _aggregated_scale(low, node)
+    if scale is None:
+        return node
+    name = "mysql_decsum" if isinstance(node, exp.Sum) else "mysql_decavg"
+    return _fn(name, node.this, exp.Literal.number(scale))
+
+
+def _aggregated_scale(low: _Lowering, node: exp.Expression) -> int | None:
+    """The result scale of SUM / AVG / MIN / MAX over a DECIMAL column (AVG adds 4, as MySQL), else None."""
+    if not isinstance(node, exp.Sum | exp.Avg | exp.Max | exp.Min) or not isinstance(node.this, exp.Column):
+        return None
+    scale = low.decimals.get(((node.this.table or "").lower(), node.this.name.lower()))
+    if scale is None:
+        return None
+    return min(scale + (4 if isinstance(node, exp.Avg) else 0), 30)
 
 
 def _pad_space(low: _Lowering, node: exp.Expression) -> exp.Expression:
@@ -1300,14 +1358,16 @@ _FLIPPED: dict[type[exp.Expression], type[exp.Expression]] = {
     exp.EQ: exp.EQ, exp.NEQ: exp.NEQ, exp.GT: exp.LT, exp.LT: exp.GT, exp.GTE: exp.LTE, exp.LTE: exp.GTE,
 }
 _HANDLERS.update({op: _pad_space for op in _FLIPPED})
+_HANDLERS.update({exp.Sum: _decimal_aggregate, exp.Avg: _decimal_aggregate})
 
 _BALANCE_OVER = 32  # AND / OR chains longer than this are rebalanced
 
 
-def _prepare(stmt: exp.Expression, resolver: Resolver) -> set[tuple[str, str]]:
+def _prepare(stmt: exp.Expression, resolver: Resolver) -> tuple[set[tuple[str, str]], dict[tuple[str, str], int]]:
     """One pass over the (copied) statement before the rewrite: collapse nested parentheses,
     rebuild long AND / OR chains as balanced trees (in place), and return the PAD SPACE columns
-    its comparisons may name (see `_padded_columns`).
+    its comparisons may name (see `_padded_columns`) and the DECIMAL columns its SUM / AVG may
+    name (see `_decimal_columns`).
 
     The parser nests `a OR b OR c ...` one level per term; a 1,000-term OR then overflows Python's
     recursion in the rewrite and SQLite's expression depth limit (1,000). Both operators are
@@ -1315,7 +1375,7 @@ def _prepare(stmt: exp.Expression, resolver: Resolver) -> set[tuple[str, str]]:
     ((((x)))) is (x): SQLite's parser stack holds about 100 levels."""
     roots: list[exp.Connector] = []
     tables: list[exp.Table] = []
-    compares = False
+    compares = aggregates = False
     for node in stmt.walk():
         if isinstance(node, exp.Paren):
             while isinstance(node.this, exp.Paren):
@@ -1327,6 +1387,8 @@ def _prepare(stmt: exp.Expression, resolver: Resolver) -> set[tuple[str, str]]:
             tables.append(node)
         elif type(node) in _FLIPPED:
             compares = True
+        elif isinstance(node, exp.Sum | exp.Avg | exp.Max | exp.Min):
+            aggregates = True
     for root in roots:
         kind = type(root)
         operands: list[exp.Expr] = []
@@ -1339,7 +1401,8 @@ def _prepare(stmt: exp.Expression, resolver: Resolver) -> set[tuple[str, str]]:
                 operands.append(node)
         if len(operands) > _BALANCE_OVER:
             root.replace(_balanced(kind, operands).unnest())
-    return _padded_columns(tables, resolver) if compares else set()
+    padded = _padded_columns(tables, resolver) if compares else set()
+    return padded, (_decimal_columns(tables, resolver) if aggregates else {})
 
 
 def _balanced(kind: type[exp.Connector], operands: list[exp.Expr]) -> exp.Expr:
@@ -1369,9 +1432,8 @@ def _lower(stmt: exp.Expression, resolver: Resolver) -> Lowered:
         stmt = stmt.copy()
     _clamp_limits(stmt)
     _number_placeholders(stmt)
-    padded = _prepare(stmt, resolver)
     low = _Lowering(resolver, stmt)
-    low.padded = padded
+    low.padded, low.decimals = _prepare(stmt, resolver)
     upsert = False
     if isinstance(stmt, exp.Subquery) and not stmt.alias:
         inner = stmt.unnest()

@@ -4,6 +4,7 @@ against a real node: wide tables, bytes that are not UTF-8, connection character
 from __future__ import annotations
 
 from datetime import time, timedelta
+from decimal import Decimal
 
 import mysql.connector
 import pymysql
@@ -204,5 +205,35 @@ def test_time_columns_are_typed_time(node) -> None:  # type: ignore[no-untyped-d
         t = sa.Table("t", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True), sa.Column("tm", sa.Time))
         with engine.connect() as c:
             assert c.execute(sa.select(t.c.tm).where(t.c.id == 1)).scalar() == time(12, 34, 56)
+    finally:
+        engine.dispose()
+
+
+def test_decimal_aggregates_are_exact_and_typed_newdecimal(node) -> None:  # type: ignore[no-untyped-def]
+    """SUM / AVG / MAX of a DECIMAL column are exact decimals typed NEWDECIMAL (AVG at scale + 4),
+    grouped, aliased, ordered by the alias, through a joined alias, and through SQLAlchemy."""
+    node.sql("CREATE DATABASE d")
+    node.sql("CREATE TABLE d.t (id INT PRIMARY KEY, k INT, p DECIMAL(10,2))")
+    node.sql("CREATE TABLE d.empty (p DECIMAL(10,2))")
+    node.sql("INSERT INTO d.t VALUES (1, 1, 0.10), (2, 1, 0.20), (3, 2, 9.99), (4, 2, 2.70)")
+    conn = node.connect(database="d")
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT SUM(p), AVG(p), MAX(p) FROM t")
+            assert cur.fetchall() == ((Decimal("12.99"), Decimal("3.247500"), Decimal("9.99")),)
+            assert [d[1] for d in cur.description] == [246, 246, 246]  # NEWDECIMAL
+            assert [d[0] for d in cur.description] == ["SUM(p)", "AVG(p)", "MAX(p)"]
+            cur.execute("SELECT x.k, SUM(x.p) AS total FROM t x JOIN t y ON y.id = x.id GROUP BY x.k ORDER BY total DESC")
+            assert cur.fetchall() == ((2, Decimal("12.69")), (1, Decimal("0.30")))
+            assert [d[0] for d in cur.description] == ["k", "total"]
+            cur.execute("SELECT SUM(p) FROM empty")
+            assert cur.fetchall() == ((None,),)
+    finally:
+        conn.close()
+    engine = sa.create_engine(f"mysql+pymysql://root@127.0.0.1:{node.port}/d")
+    try:
+        t = sa.Table("t", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True), sa.Column("p", sa.Numeric(10, 2)))
+        with engine.connect() as c:
+            assert c.execute(sa.select(sa.func.sum(t.c.p))).scalar() == Decimal("12.99")
     finally:
         engine.dispose()

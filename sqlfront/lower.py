@@ -899,6 +899,8 @@ class _Lowering:
                 if sorts:
                     continue  # an alias could capture an ORDER BY column of the same name
                 name = item.this
+                if not name.isascii() and UNDECODED.search(name):  # a binary value: its bytes, shown as text can
+                    name = raw_bytes(name).decode("utf-8", "replace")
             elif isinstance(item, exp.CurrentSchema):
                 name = "DATABASE()"
             else:

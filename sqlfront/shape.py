@@ -144,9 +144,9 @@ def literal_rows(text: str) -> tuple[str, Rows] | None:
             row.append(charset.value(_unescape(s, "'")) if "\\" in s or "''" in s else charset.value(s))
         elif i:
             n = int(i)
-            row.append(n if -_I64 <= n < _I64 else i)  # beyond SQLite's INTEGER: converted as the literal is
+            row.append(n if -_I64 <= n < _I64 else float(n))  # beyond SQLite's INTEGER: a double, as the literal
         elif d:
-            row.append(d)  # exact: SQLite's numeric affinity converts it as it would the literal
+            row.append(float(d))  # the double SQLite makes of the literal in SQL text
         elif null:
             row.append(None)
         elif hx:

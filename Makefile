@@ -40,6 +40,11 @@ lint: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	bench/run
 
+# The Raft core's simulation over thousands of seeds (make test runs 300); RAFT_SIM_FIRST=<n> shifts them.
+.PHONY: raft-sim
+raft-sim: $(VENV)/.installed-test
+	RAFT_SIM_RUNS=$${RAFT_SIM_RUNS:-5000} $(PY) -m pytest -q tests/unit/test_raft_sim.py -k seeded
+
 .PHONY: bench-replication
 bench-replication: $(VENV)/.installed-test
 	$(PY) bench/replication.py

@@ -69,7 +69,14 @@ class Sim:
     def __init__(self, seed: int, ticks: int = 300, faults: Faults | None = None, voters: int | None = None) -> None:
         self.seed, self.ticks = seed, ticks
         self.rng = random.Random(seed)
-        self.faults = faults or Faults()
+        # each seed draws its own weather unless the caller fixes it
+        self.faults = faults or Faults(
+            drop=self.rng.choice((0.0, 0.05, 0.1, 0.3)),
+            duplicate=self.rng.choice((0.0, 0.05, 0.2)),
+            max_delay=self.rng.choice((1, 4, 12)),
+            crash=self.rng.choice((0.0, 0.01, 0.03, 0.06)),
+            partition=self.rng.choice((0.0, 0.01, 0.03)),
+        )
         self.now = 0
         founders = frozenset(POOL[: voters or (3 if seed % 2 else 5)])  # by default odd seeds 3 voters, even 5
         self.nodes = {

@@ -55,6 +55,8 @@ class MsgType(StrEnum):
     PRE_VOTE_RESP = "pre_vote_resp"
     SNAP = "snap"
     TIMEOUT_NOW = "timeout_now"  # leadership transfer: campaign now, skipping PreVote and leases
+    READ_INDEX = "read_index"  # a follower asks the leader for a linearizable read point
+    READ_INDEX_RESP = "read_index_resp"
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,8 @@ class Message:
     hint: int = 0  # APP_RESP reject: the follower's last index
     snapshot: Snapshot | None = None
     force: bool = False  # a vote caused by a leadership transfer
+    read_seq: int = 0  # APP: the leader's newest pending read; APP_RESP echoes it
+    read_ctx: object = None  # READ_INDEX / READ_INDEX_RESP: the requester's handle for the read
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,7 @@ class Ready:
     entries: tuple[Entry, ...]
     messages: tuple[Message, ...]
     committed: tuple[Entry, ...]
+    reads: tuple[tuple[object, int], ...] = ()  # (ctx, index): serve the read once applied >= index
 
 
 @dataclass(frozen=True)
@@ -160,6 +165,15 @@ class ProposalRefused(RaftError):
 
 
 @dataclass
+class _PendingRead:
+    seq: int
+    index: int
+    ctx: object
+    requester: int
+    acks: set[int]
+
+
+@dataclass
 class _Progress:
     match: int = 0
     next: int = 1
@@ -193,6 +207,9 @@ class Raft:
         self._votes: dict[int, bool] = {}
         self._prs: dict[int, _Progress] = {}
         self._transfer: int | None = None
+        self._read_seq = 0
+        self._pending_reads: list[_PendingRead] = []
+        self._reads: list[tuple[object, int]] = []
         self._election_elapsed = 0
         self._heartbeat_elapsed = 0
         self._timeout = self._random_timeout()
@@ -308,6 +325,18 @@ class Raft:
         else:
             self._send_append(target)
 
+    def read_index(self, ctx: object) -> None:
+        """Ask for a linearizable read point (Raft's ReadIndex): ``(ctx, index)`` comes back in
+        ``Ready.reads`` once the leader has confirmed, with a round of heartbeats acknowledged by a
+        majority, that it still led after the request; every write acknowledged before the request
+        is at or below ``index``. A lost request yields nothing: the driver retries after a timeout."""
+        if self.role is RaftRole.LEADER:
+            self._register_read(ctx, self.id)
+        elif self.lead is None:
+            raise NotLeader(None)
+        else:
+            self._send(Message(MsgType.READ_INDEX, self.id, self.lead, self.term, read_ctx=ctx))
+
     def compact(self, index: int, data: object) -> None:
         """Drop the log up to ``index`` (applied), keeping ``data`` as the snapshot peers are sent."""
         if index <= self.snap.index:
@@ -327,19 +356,21 @@ class Raft:
 
     def has_ready(self) -> bool:
         return bool(
-            self._msgs or self._pending_snap or self.stable < self.last_index() or self.applied < self.commit
+            self._msgs or self._reads or self._pending_snap or self.stable < self.last_index() or self.applied < self.commit
             or HardState(self.term, self.vote, self.commit) != self._prev_hard
         )
 
     def ready(self) -> Ready:
         hs = HardState(self.term, self.vote, self.commit)
         msgs, self._msgs = tuple(self._msgs), []
+        reads, self._reads = tuple(self._reads), []
         return Ready(
             hard_state=hs if hs != self._prev_hard else None,
             snapshot=self._pending_snap,
             entries=tuple(self.entries(self.stable + 1, self.last_index())),
             messages=msgs,
             committed=tuple(self.entries(self.applied + 1, self.commit)),
+            reads=reads,
         )
 
     def advance(self, rd: Ready) -> None:
@@ -398,10 +429,15 @@ class Raft:
             self._send(Message(resp, self.id, m.frm, self.term, reject=True))
 
     def _step_leader(self, m: Message) -> None:
+        if m.type is MsgType.READ_INDEX:
+            self._register_read(m.read_ctx, m.frm)
+            return
         pr = self._prs.get(m.frm)
         if pr is None or m.type is not MsgType.APP_RESP:
             return
         pr.active = True
+        if m.read_seq:
+            self._confirm_reads(m.frm, m.read_seq)
         if m.reject:
             if m.index < pr.next and m.index > pr.match:  # not a stale rejection
                 pr.next = max(pr.match + 1, min(m.index, m.hint + 1))
@@ -443,16 +479,18 @@ class Raft:
             self._election_elapsed = 0
             self.lead = m.frm
             self._handle_snapshot(m)
+        elif m.type is MsgType.READ_INDEX_RESP:
+            self._reads.append((m.read_ctx, m.index))
         elif m.type is MsgType.TIMEOUT_NOW and self._promotable():
             self._campaign(pre_vote=False, force=True)
 
     def _handle_append(self, m: Message) -> None:
         if m.index < self.commit:
-            self._send(Message(MsgType.APP_RESP, self.id, m.frm, self.term, index=self.commit))
+            self._send(Message(MsgType.APP_RESP, self.id, m.frm, self.term, index=self.commit, read_seq=m.read_seq))
             return
         if self.term_at(m.index) != m.log_term:
             self._send(Message(MsgType.APP_RESP, self.id, m.frm, self.term, index=m.index, reject=True,
-                               hint=min(m.index, self.last_index())))
+                               hint=min(m.index, self.last_index()), read_seq=m.read_seq))
             return
         for i, e in enumerate(m.entries):
             if self.term_at(e.index) != e.term:
@@ -461,7 +499,7 @@ class Raft:
                 break
         last_new = m.index + len(m.entries)
         self.commit = max(self.commit, min(m.commit, last_new))
-        self._send(Message(MsgType.APP_RESP, self.id, m.frm, self.term, index=last_new))
+        self._send(Message(MsgType.APP_RESP, self.id, m.frm, self.term, index=last_new, read_seq=m.read_seq))
 
     def _handle_snapshot(self, m: Message) -> None:
         s = m.snapshot
@@ -487,6 +525,7 @@ class Raft:
             self.term, self.vote = term, None
         self.role, self.lead = RaftRole.FOLLOWER, lead
         self._transfer = None
+        self._pending_reads = []  # unconfirmed reads are dropped: their requesters retry
         self._election_elapsed = 0
         self._timeout = self._random_timeout()
 
@@ -556,8 +595,37 @@ class Raft:
                 return
         ents = tuple(self.entries(prev + 1, prev + self.cfg.max_batch))
         self._send(Message(MsgType.APP, self.id, to, self.term, log_term=prev_term, index=prev, entries=ents,
-                           commit=self.commit))
+                           commit=self.commit, read_seq=self._read_seq if self._pending_reads else 0))
         pr.next = prev + len(ents) + 1
+
+    def _register_read(self, ctx: object, requester: int) -> None:
+        if self.term_at(self.commit) != self.term:
+            return  # a new leader knows the commit index only once an entry of its term commits
+        self._read_seq += 1
+        self._pending_reads.append(_PendingRead(self._read_seq, self.commit, ctx, requester, {self.id}))
+        self._release_reads()
+        if self._pending_reads:
+            self._broadcast_append()
+
+    def _confirm_reads(self, frm: int, seq: int) -> None:
+        for r in self._pending_reads:
+            if r.seq <= seq:
+                r.acks.add(frm)
+        self._release_reads()
+
+    def _release_reads(self) -> None:
+        """Reads confirmed by a majority leave in order (a later read's confirmation covers earlier ones)."""
+        done = 0
+        for i, r in enumerate(self._pending_reads):
+            if len(r.acks & self.membership.voters) >= self._quorum():
+                done = i + 1
+        for r in self._pending_reads[:done]:
+            if r.requester == self.id:
+                self._reads.append((r.ctx, r.index))
+            else:
+                self._send(Message(MsgType.READ_INDEX_RESP, self.id, r.requester, self.term, index=r.index,
+                                   read_ctx=r.ctx))
+        del self._pending_reads[:done]
 
     def _maybe_commit(self) -> bool:
         """Advance the commit index to what a majority of voters hold durably (the leader: persisted)."""

@@ -45,6 +45,7 @@ class Faults:
     duplicate: float = 0.05
     max_delay: int = 4
     crash: float = 0.03
+    pause: float = 0.01  # SIGSTOP: no ticks, no messages handled, memory kept; then SIGCONT
     partition: float = 0.01
     heal: float = 0.03
     membership: float = 0.01
@@ -55,7 +56,7 @@ class Faults:
 
 class Node:
     def __init__(self, nid: int, disk: Disk, seed: int) -> None:
-        self.id, self.disk, self.up, self.down_until = nid, disk, True, 0
+        self.id, self.disk, self.up, self.down_until, self.paused_until = nid, disk, True, 0, 0
         self.boot(seed)
 
     def boot(self, seed: int) -> None:
@@ -75,6 +76,7 @@ class Sim:
             duplicate=self.rng.choice((0.0, 0.05, 0.2)),
             max_delay=self.rng.choice((1, 4, 12)),
             crash=self.rng.choice((0.0, 0.01, 0.03, 0.06)),
+            pause=self.rng.choice((0.0, 0.01, 0.03)),
             partition=self.rng.choice((0.0, 0.01, 0.03)),
         )
         self.now = 0
@@ -90,6 +92,9 @@ class Sim:
         self.leaders: dict[int, int] = {}
         self.checked_leaders: set[tuple[int, int]] = set()
         self.acked: list[tuple[int, int, object]] = []
+        self.max_acked = 0
+        self.reads: dict[int, int] = {}  # read ctx -> highest index acknowledged when it was asked
+        self.reads_done = 0
         self.counter = 0
         self.events: list[str] = []
 
@@ -137,6 +142,13 @@ class Sim:
             mine = node.proposals.pop(e.index, None)
             if mine is not None and mine == (e.term, e.data):
                 self.acked.append((e.index, e.term, e.data))
+                self.max_acked = max(self.max_acked, e.index)
+        for ctx, index in rd.reads:
+            assert isinstance(ctx, int)
+            if index < self.reads[ctx]:
+                self.fail(f"linearizable read: read {ctx} at node {node.id} got index {index}, "
+                          f"but {self.reads[ctx]} was acknowledged before it was asked")
+            self.reads_done += 1
         r.advance(rd)
 
     def check_apply(self, node: Node, index: int, item: tuple[int, EntryKind, object]) -> None:
@@ -155,7 +167,7 @@ class Sim:
         self.events.append(f"{self.now}: restart {node.id}")
 
     def leader(self) -> Node | None:
-        live = [n for n in self.nodes.values() if n.up and n.raft.role is RaftRole.LEADER]
+        live = [n for n in self.nodes.values() if n.up and n.paused_until <= self.now and n.raft.role is RaftRole.LEADER]
         return max(live, key=lambda n: n.raft.term) if live else None
 
     # ---- properties -------------------------------------------------------------------------
@@ -193,7 +205,7 @@ class Sim:
 
     def propose(self) -> None:
         for n in self.nodes.values():
-            if n.up and n.raft.role is RaftRole.LEADER:
+            if n.up and n.paused_until <= self.now and n.raft.role is RaftRole.LEADER:
                 self.counter += 1
                 value = f"v{self.counter}"
                 try:
@@ -233,6 +245,13 @@ class Sim:
                 live = [n for n in self.nodes.values() if n.up]
                 if live:
                     self.crash(rng.choice(live))
+            if rng.random() < f.pause:
+                n = rng.choice(list(self.nodes.values()))
+                n.paused_until = self.now + rng.randint(ELECTION_TICKS, 5 * ELECTION_TICKS)
+                self.events.append(f"{self.now}: pause {n.id} until {n.paused_until}")
+                if rng.random() < 0.5:  # and cut it off: it resumes believing whatever it believed
+                    self.groups = {n.id: 2}
+                    self.events.append(f"{self.now}: partition [{n.id}] | the rest")
             if rng.random() < f.partition:
                 side = {n for n in POOL if rng.random() < 0.5}
                 self.groups = {n: int(n in side) for n in POOL}
@@ -241,18 +260,31 @@ class Sim:
                 self.groups = {}
                 self.events.append(f"{self.now}: heal")
         for n in self.nodes.values():
-            if n.up:
+            if n.up and n.paused_until <= self.now:
                 n.raft.tick()
         due = [x for x in self.net if x[0] <= self.now]
         self.net = [x for x in self.net if x[0] > self.now]
         rng.shuffle(due)
         for _, _, m in due:
             dest = self.nodes[m.to]
-            if dest.up and self.connected(m.frm, m.to):
+            if dest.paused_until > self.now:  # waits in the socket buffer until the node resumes
+                self.net.append((dest.paused_until, self.seq, m))
+            elif dest.up and self.connected(m.frm, m.to):
                 dest.raft.step(m)
                 self.check_leaders()
         if faulty and rng.random() < 0.5:
             self.propose()
+        if faulty and rng.random() < 0.3:
+            # every node that believes it leads (a stale one must not answer), and one at random
+            readers = [n for n in self.nodes.values() if n.raft.role is RaftRole.LEADER]
+            for reader in readers + [rng.choice(list(self.nodes.values()))]:
+                if reader.up and reader.paused_until <= self.now:
+                    self.counter += 1
+                    self.reads[self.counter] = self.max_acked
+                    try:
+                        reader.raft.read_index(self.counter)
+                    except RaftError:
+                        pass
         lead = self.leader()
         if faulty and lead is not None:
             if rng.random() < f.membership:
@@ -265,7 +297,7 @@ class Sim:
                 except RaftError:
                     pass
         for n in self.nodes.values():
-            if not n.up:
+            if not n.up or n.paused_until > self.now:
                 continue
             if faulty and rng.random() < f.compact and n.raft.applied - n.raft.snap.index > 5:
                 r = n.raft
@@ -303,7 +335,7 @@ class Sim:
             self.step_world(faulty=True)
         self.groups = {}
         for n in self.nodes.values():
-            n.down_until = 0
+            n.down_until = n.paused_until = 0
         deadline = self.now + 60 * ELECTION_TICKS
         while self.now < deadline:
             self.step_world(faulty=False)
@@ -322,4 +354,5 @@ class Sim:
                 got = self.nodes[v].sm.get(index)
                 if got != (term, EntryKind.NORMAL, value):
                     self.fail(f"acknowledged entry {index} ({value}, term {term}) lost on node {v}: {got}")
-        return {"acked": len(self.acked), "terms": len(self.leaders), "committed": len(self.committed)}
+        return {"acked": len(self.acked), "terms": len(self.leaders), "committed": len(self.committed),
+                "reads": self.reads_done}

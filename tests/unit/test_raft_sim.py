@@ -31,7 +31,7 @@ QUIET = Faults(crash=0, partition=0, membership=0, compact=0, transfer=0)
 
 def test_seeded_faulty_runs_keep_every_safety_property() -> None:
     first = int(os.environ.get("RAFT_SIM_FIRST", "0"))
-    totals = {"acked": 0, "terms": 0}
+    totals = {"acked": 0, "terms": 0, "reads": 0}
     for seed in range(first, first + int(os.environ.get("RAFT_SIM_RUNS", "300"))):
         try:
             got = Sim(seed).run()
@@ -42,8 +42,9 @@ def test_seeded_faulty_runs_keep_every_safety_property() -> None:
                         "tests/unit/test_raft_sim.py -k replay")
         totals["acked"] += got["acked"]
         totals["terms"] += got["terms"]
-    # the runs did real work: elections happened and clients were acknowledged
-    assert totals["terms"] > 0 and totals["acked"] > 0
+        totals["reads"] += got["reads"]
+    # the runs did real work: elections happened, writes were acknowledged, reads served
+    assert totals["terms"] > 0 and totals["acked"] > 0 and totals["reads"] > 0
 
 
 def test_replay() -> None:
@@ -189,3 +190,48 @@ def test_a_removed_leader_steps_down_once_its_removal_commits() -> None:
     new = s.elected()
     assert new.id != lead.id and new.raft.membership.voters == cur.voters - {lead.id}
     assert lead.raft.status().ticks_to_election is None  # never campaigns again
+
+
+def test_read_index_through_a_follower_covers_every_acknowledged_write() -> None:
+    s = sim()
+    lead = s.elected()
+    index = lead.raft.propose("w")
+    lead.proposals[index] = (lead.raft.term, "w")
+    s.until(lambda: bool(s.acked), 20)
+    follower = s.nodes[next(n for n in (1, 2, 3) if n != lead.id)]
+    s.until(lambda: follower.raft.lead == lead.id, 20)
+    s.counter += 1
+    s.reads[s.counter] = s.max_acked
+    follower.raft.read_index(s.counter)
+    s.until(lambda: s.reads_done == 1, 20)
+
+
+def test_a_cut_off_leader_serves_no_read() -> None:
+    s = sim()
+    lead = s.elected()
+    s.groups = {lead.id: 1}
+    lead.raft.read_index(99)
+    s.reads[99] = s.max_acked
+    for _ in range(ELECTION_TICKS // 2):
+        s.step_world(faulty=False)
+    assert s.reads_done == 0
+
+
+def test_a_paused_leader_resuming_cut_off_neither_writes_nor_reads_stale() -> None:
+    """SIGSTOP the leader and cut it off: the others elect and acknowledge a write; on SIGCONT it
+    still believes it leads, but confirms no read and commits nothing, and steps down."""
+    s = sim()
+    old = s.elected()
+    old.paused_until, s.groups = s.now + 6 * ELECTION_TICKS, {old.id: 2}
+    new = s.elected()
+    index = new.raft.propose("w")
+    new.proposals[index] = (new.raft.term, "w")
+    s.until(lambda: bool(s.acked), 20)
+    s.until(lambda: s.now >= old.paused_until, 10 * ELECTION_TICKS)
+    assert old.raft.role is RaftRole.LEADER  # it has not noticed yet
+    s.counter += 1
+    s.reads[s.counter] = s.max_acked
+    old.raft.read_index(s.counter)
+    stale = old.raft.propose("alone")
+    s.until(lambda: old.raft.role is not RaftRole.LEADER, 2 * ELECTION_TICKS)
+    assert s.reads_done == 0 and old.raft.commit < stale

@@ -29,6 +29,8 @@ def add_node_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", default=None, help="node name shown in status output (default host:port)")
     parser.add_argument("--root-password", default=None,
                       help="root's password (default: $DRLAB_ROOT_PASSWORD, else empty)")
+    parser.add_argument("--aggregator-role", choices=("follower", "voting_member"), default="follower",
+                        help="this aggregator's consensus role (default follower); voting_member is not built yet")
     parser.add_argument("--tls-cert", default=None, help="PEM certificate: enables TLS")
     parser.add_argument("--tls-key", default=None, help="PEM private key for --tls-cert")
     parser.add_argument("--log-level", default="WARNING")
@@ -76,6 +78,10 @@ def run(args: argparse.Namespace) -> int:
             "--root-password or the DRLAB_ROOT_PASSWORD environment variable",
             file=sys.stderr,
         )
+        return 2
+    if args.aggregator_role == "voting_member":
+        print("drlab: --aggregator-role voting_member is not supported yet: a node is a one-aggregator cluster "
+              "until voting members and master elections land (docs/consensus.md)", file=sys.stderr)
         return 2
     if bool(args.tls_cert) != bool(args.tls_key):
         print("drlab: --tls-cert and --tls-key go together", file=sys.stderr)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlfront.errors import (
     ER_GLOBAL_VARIABLE,
     ER_INCORRECT_GLOBAL_LOCAL_VAR,
+    ER_NOT_SUPPORTED_YET,
     ER_UNKNOWN_SYSTEM_VARIABLE,
     ER_VARIABLE_IS_READONLY,
     ER_WRONG_TYPE_FOR_VAR,
@@ -126,6 +127,14 @@ def normalize(name: str, value: Any, scope: str = "session") -> Any:
         raise SqlError(ER_GLOBAL_VARIABLE, f"Variable '{name}' is a GLOBAL variable and should be set with SET GLOBAL")
     if scope != "global" and name in SESSION_READ_ONLY:
         raise SqlError(ER_VARIABLE_IS_READONLY, f"SESSION variable '{name}' is read-only. Use SET GLOBAL to assign the value")
+    if name == "consensus_enabled":
+        key = str(value).lower()
+        if key not in _ON:
+            raise SqlError(ER_WRONG_VALUE_FOR_VAR, f"Variable '{name}' can't be set to the value of '{value}'")
+        if _ON[key]:  # refused rather than accepted and ignored: nothing would elect or replicate
+            raise SqlError(ER_NOT_SUPPORTED_YET, "consensus_enabled = ON is not supported by drlab yet: a node is a "
+                           "one-aggregator cluster until voting members and master elections land (docs/consensus.md)")
+        return "OFF"
     if name in _BOOLEAN:
         key = str(value).lower()
         if key not in _ON:

@@ -20,6 +20,7 @@ from sqlfront.ddl import parse_create_table
 from sqlfront.errors import (
     ER_EMPTY_QUERY,
     ER_INVALID_CHARACTER_STRING,
+    ER_NOT_SUPPORTED_YET,
     SqlError,
     not_supported,
     parse_error,
@@ -523,6 +524,9 @@ def parse_statement(text: str) -> Command:
         return _parse_ddl(head, body)
     if head in ("explain", "describe", "desc"):
         raise not_supported("EXPLAIN of a statement")
+    if head in ("add", "remove") and body.split(None, 2)[1:2] and body.split(None, 2)[1].lower() == "aggregator":
+        raise SqlError(ER_NOT_SUPPORTED_YET, f"{head.upper()} AGGREGATOR is not supported by drlab yet: a node is a "
+                       "one-aggregator cluster until voting members and master elections land (docs/consensus.md)")
     if head in ("grant", "revoke", "xa", "call", "handler", "load", "prepare", "execute", "deallocate"):
         raise not_supported(head.upper())
     raise parse_error(body)

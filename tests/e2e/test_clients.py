@@ -7,7 +7,9 @@ import datetime
 import decimal
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import mysql.connector
 import pymysql
@@ -682,6 +684,30 @@ def test_show_aggregators_one_node_cluster(srv: NodeProcess) -> None:
         assert cur.fetchall() == ()
         cur.execute("SHOW VARIABLES LIKE 'consensus%'")
         assert {r["Variable_name"] for r in cur.fetchall()} == {"consensus_enabled", "consensus_election_timeout"}
+
+
+def test_seed_003_cluster_forms_not_built_yet_are_refused_by_name(srv: NodeProcess) -> None:
+    """Voting members and elections are not built yet: their statements and settings are refused with
+    1235 naming them, never accepted and ignored, and the node keeps serving."""
+    with srv.connect() as c, c.cursor() as cur:
+        for sql, what in (("ADD AGGREGATOR root:''@'127.0.0.1':3308", "ADD AGGREGATOR"),
+                          ("REMOVE AGGREGATOR '127.0.0.1':3308", "REMOVE AGGREGATOR"),
+                          ("SET GLOBAL consensus_enabled = ON", "consensus_enabled = ON")):
+            with pytest.raises(pymysql.err.MySQLError) as e:
+                cur.execute(sql)
+            assert e.value.args[0] == 1235 and what in e.value.args[1] and "docs/consensus.md" in e.value.args[1]
+        cur.execute("SET GLOBAL consensus_enabled = OFF")
+        cur.execute("SHOW GLOBAL VARIABLES LIKE 'consensus_enabled'")
+        assert cur.fetchall() == (("consensus_enabled", "OFF"),)
+        cur.execute("SHOW AGGREGATORS")
+        assert [r[6] for r in cur.fetchall()] == ["Leader"]
+
+
+def test_a_voting_member_role_is_refused_at_startup(tmp_path: Path) -> None:
+    drlab = Path(sys.executable).parent / "drlab"
+    out = subprocess.run([str(drlab), "node", "--data", str(tmp_path), "--port", "0", "--aggregator-role",
+                          "voting_member"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "--aggregator-role voting_member is not supported yet" in out.stderr
 
 
 def test_create_index_through_a_client_enforces_and_shows_the_index(srv: NodeProcess) -> None:

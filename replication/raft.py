@@ -447,6 +447,8 @@ class Raft:
             pr.match = m.index
             pr.next = max(pr.next, m.index + 1)
             if self._maybe_commit():
+                if self.role is not RaftRole.LEADER:
+                    return  # its own removal committed: it has stepped down
                 self._broadcast_append()
         if pr.next <= self.last_index():
             self._send_append(m.frm)

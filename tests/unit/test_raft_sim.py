@@ -235,3 +235,19 @@ def test_a_paused_leader_resuming_cut_off_neither_writes_nor_reads_stale() -> No
     stale = old.raft.propose("alone")
     s.until(lambda: old.raft.role is not RaftRole.LEADER, 2 * ELECTION_TICKS)
     assert s.reads_done == 0 and old.raft.commit < stale
+
+
+def test_a_leader_stepping_down_on_its_removal_sends_no_more_appends() -> None:
+    r = Raft(Config(1, election_ticks=ELECTION_TICKS, pre_vote=False), HardState(),
+             Snapshot(0, 0, Membership(frozenset({1, 2, 3}))))
+    while r.role is not RaftRole.CANDIDATE:
+        r.tick()
+    r.step(Message(MsgType.VOTE_RESP, 2, 1, r.term))
+    r.advance(r.ready())
+    r.step(Message(MsgType.APP_RESP, 2, 1, r.term, index=1))
+    index = r.propose_membership(Membership(frozenset({2, 3})))
+    r.step(Message(MsgType.APP_RESP, 2, 1, r.term, index=index))
+    r.advance(r.ready())
+    r.step(Message(MsgType.APP_RESP, 3, 1, r.term, index=index))  # the removal commits
+    assert r.role is RaftRole.FOLLOWER
+    assert [m for m in r.ready().messages if m.type is MsgType.APP] == []

@@ -45,6 +45,11 @@ bench: $(VENV)/.installed-test
 raft-sim: $(VENV)/.installed-test
 	RAFT_SIM_RUNS=$${RAFT_SIM_RUNS:-5000} $(PY) -m pytest -q tests/unit/test_raft_sim.py -k seeded
 
+# Election time of the Raft core in simulation (in election timeouts), after the leader crashes.
+.PHONY: raft-elections
+raft-elections: $(VENV)/.installed-test
+	$(PY) -m tests.unit.raft_sim
+
 .PHONY: bench-replication
 bench-replication: $(VENV)/.installed-test
 	$(PY) bench/replication.py

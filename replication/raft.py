@@ -23,7 +23,8 @@ majority within an election timeout steps down, and a node that heard from a lea
 refuses to vote); membership changes one node at a time (a change takes effect when appended, only
 one may be uncommitted, and only after the leader has committed an entry of its own term); non-voting
 learners; leadership transfer (TimeoutNow); snapshots: ``compact(index, data)`` drops the log up to an
-applied index, and a peer whose next entry is gone receives the snapshot instead.
+applied index, and a peer whose next entry is gone receives the snapshot instead, once (again only if
+it goes unacknowledged for an election timeout).
 """
 
 from __future__ import annotations
@@ -178,6 +179,7 @@ class _Progress:
     match: int = 0
     next: int = 1
     active: bool = False
+    snapshot_sent: int = 0  # index of the snapshot in flight: not resent before it is acknowledged
 
 
 class Raft:
@@ -279,6 +281,7 @@ class Raft:
                     return
                 for pid, pr in self._prs.items():
                     pr.active = pid == self.id
+                    pr.snapshot_sent = 0  # a snapshot unacknowledged for an election timeout was lost
             if self._heartbeat_elapsed >= self.cfg.heartbeat_ticks:
                 self._heartbeat_elapsed = 0
                 self._broadcast_append()
@@ -443,6 +446,8 @@ class Raft:
                 pr.next = max(pr.match + 1, min(m.index, m.hint + 1))
                 self._send_append(m.frm)
             return
+        if m.index >= pr.snapshot_sent:
+            pr.snapshot_sent = 0
         if m.index > pr.match:
             pr.match = m.index
             pr.next = max(pr.next, m.index + 1)
@@ -591,10 +596,12 @@ class Raft:
         prev_term = self.term_at(prev)
         if prev > self.last_index():
             prev, prev_term = self.last_index(), self._last_term()
-        elif prev_term is None:  # compacted: send the snapshot instead
+        elif prev_term is None:  # compacted: send the snapshot instead, once
+            if not pr.snapshot_sent:
                 self._send(Message(MsgType.SNAP, self.id, to, self.term, snapshot=self.snap))
-                pr.next = self.snap.index + 1
-                return
+                pr.snapshot_sent = self.snap.index
+            pr.next = self.snap.index + 1
+            return
         ents = tuple(self.entries(prev + 1, prev + self.cfg.max_batch))
         self._send(Message(MsgType.APP, self.id, to, self.term, log_term=prev_term, index=prev, entries=ents,
                            commit=self.commit, read_seq=self._read_seq if self._pending_reads else 0))

@@ -251,3 +251,24 @@ def test_a_leader_stepping_down_on_its_removal_sends_no_more_appends() -> None:
     r.step(Message(MsgType.APP_RESP, 3, 1, r.term, index=index))  # the removal commits
     assert r.role is RaftRole.FOLLOWER
     assert [m for m in r.ready().messages if m.type is MsgType.APP] == []
+
+
+def test_a_lagging_node_is_sent_one_snapshot_not_one_per_heartbeat() -> None:
+    s = Sim(1, faults=Faults(drop=0, duplicate=0, max_delay=3, crash=0, pause=0, partition=0, membership=0,
+                             compact=0, transfer=0), voters=3)
+    lead = s.elected()
+    lag = s.nodes[next(n for n in (1, 2, 3) if n != lead.id)]
+    s.crash(lag)
+    lag.down_until = 10**9
+    for i in range(10):
+        lead.raft.propose(f"w{i}")
+    s.until(lambda: lead.raft.applied == lead.raft.last_index(), 20)
+    lead.raft.compact(lead.raft.applied, tuple(sorted(lead.sm.items())))
+    lag.down_until = 0
+    snaps = 0
+    while not (lag.up and lag.raft.applied >= lead.raft.commit):
+        assert s.now < 10**6
+        before = {id(m) for _, _, m in s.net}
+        s.step_world(faulty=True)  # slow messages (up to 3 ticks) and no other fault
+        snaps += sum(1 for _, _, m in s.net if id(m) not in before and m.type is MsgType.SNAP)
+    assert snaps == 1

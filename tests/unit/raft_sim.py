@@ -51,6 +51,7 @@ class Faults:
     membership: float = 0.01
     compact: float = 0.02
     transfer: float = 0.003
+    retime: float = 0.005
     unprocessed_ready: float = 0.3
 
 
@@ -255,6 +256,9 @@ class Sim:
                 if rng.random() < 0.5:  # and cut it off: it resumes believing whatever it believed
                     self.groups = {n.id: 2}
                     self.events.append(f"{self.now}: partition [{n.id}] | the rest")
+            if rng.random() < f.retime:  # SET GLOBAL consensus_election_timeout, reaching nodes one by one
+                n = rng.choice(list(self.nodes.values()))
+                n.raft.set_election_ticks(rng.randint(ELECTION_TICKS // 2, 2 * ELECTION_TICKS))
             if rng.random() < f.partition:
                 side = {n for n in POOL if rng.random() < 0.5}
                 self.groups = {n: int(n in side) for n in POOL}

@@ -272,3 +272,14 @@ def test_a_lagging_node_is_sent_one_snapshot_not_one_per_heartbeat() -> None:
         s.step_world(faulty=True)  # slow messages (up to 3 ticks) and no other fault
         snaps += sum(1 for _, _, m in s.net if id(m) not in before and m.type is MsgType.SNAP)
     assert snaps == 1
+
+
+def test_a_new_election_timeout_takes_effect_at_once() -> None:
+    s = sim()
+    lead = s.elected()
+    for n in s.nodes.values():
+        n.raft.set_election_ticks(4 * ELECTION_TICKS)
+    s.crash(lead)
+    lead.down_until = 10**9
+    ticks = s.until(lambda: s.leader() is not None, 20 * ELECTION_TICKS)
+    assert 4 * ELECTION_TICKS <= ticks < 9 * ELECTION_TICKS

@@ -1,15 +1,18 @@
-"""The composition root: builds a node, wires its features, and serves it (the MySQL listener,
-signals, the `ready` line). The only place that knows every feature; nothing is wired at import."""
+"""The composition root: takes the data directory's lock, builds a node, wires its features, and
+serves it (the MySQL listener, signals, the `ready` line). The only place that knows every feature;
+nothing is wired at import."""
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import os
 import signal
 import ssl
 import sys
 from pathlib import Path
+from typing import IO
 
 import mysql_mimic.server
 from mysql_mimic import MysqlServer
@@ -23,6 +26,42 @@ from server.protocol import Stream
 
 _RECURSION_LIMIT = 12_000
 
+LOCK_FILE = "drlab.lock"
+
+
+class StartupError(Exception):
+    """Why the node cannot start (a data directory in use, a busy port): one line, exit code 2."""
+
+
+def lock_data_dir(data: Path) -> IO[str]:
+    """Take the data directory's lock for the life of the process, so a second node on the same
+    directory refuses to start instead of running a second copy of its databases and links.
+    The lock file holds the owner's pid, so the refusal can name it."""
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+        f = open(data / LOCK_FILE, "a+")  # noqa: SIM115 - held open until the process exits
+    except OSError as e:
+        raise StartupError(f"cannot use data directory {data}: {e.strerror}") from None
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        pid = f.read().strip() or "unknown"
+        f.close()
+        raise StartupError(f"data directory {data.resolve()} is in use by another drlab node (pid {pid}); "
+                           "stop that node or choose another --data") from None
+    f.truncate(0)
+    f.write(f"{os.getpid()}\n")
+    f.flush()
+    return f
+
+
+def _listen_error(what: str, host: str, port: int, e: OSError) -> StartupError:
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    reason = os.strerror(e.errno) if e.errno else str(e)
+    hint = "; another process uses it: stop it or choose another port" if e.errno == 98 else ""
+    return StartupError(f"cannot listen on {where} ({what}): {reason.lower()}{hint}")
+
 
 async def serve(node: Node, host: str, port: int, tls: ssl.SSLContext | None) -> None:
     DrlabConnection.node = node
@@ -35,12 +74,20 @@ async def serve(node: Node, host: str, port: int, tls: ssl.SSLContext | None) ->
         identity_provider=DrlabIdentityProvider(node.accounts),
         ssl=tls,
     )
-    await server.start_server(host=host, port=port, reuse_address=True)
+    try:
+        await server.start_server(host=host, port=port, reuse_address=True)
+    except OSError as e:
+        raise _listen_error("--port", host, port, e) from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await node.start()
+    try:
+        await node.start()
+    except OSError as e:
+        server.close()
+        await node.stop()
+        raise StartupError(e.strerror or str(e)) from None
     print(f"drlab node {node.name} ready for connections on {host}:{port}", flush=True)
     await stop.wait()
     server.close()
@@ -64,6 +111,7 @@ def run_node(data: str, host: str, port: int, name: str, root_password: str, tls
              tls_key: str | None, log_level: str, host_map: dict[str, str] | None = None,
              metrics_port: int | None = None, secure_file_priv: str | None = None,
              mysql_version: str | None = None) -> int:
+    """Start a node; its exit code (2: it could not start, with one line on stderr saying why)."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     os.umask(0o077)  # the data directory's files are the node user's alone (they hold source passwords)
     tls = None
@@ -75,6 +123,11 @@ def run_node(data: str, host: str, port: int, name: str, root_password: str, tls
     # 8 MB stack; deeper statements get MySQL's 1436 (sqlfront.errors.too_deep).
     sys.setrecursionlimit(max(sys.getrecursionlimit(), _RECURSION_LIMIT))
     register_converters()
+    try:
+        lock = lock_data_dir(Path(data))
+    except StartupError as e:
+        print(f"drlab: {e}", file=sys.stderr)
+        return 2
     node = Node(Path(data), name, root_password, port=port)
     install_features(node)
     node.host_map.update(host_map or {})
@@ -86,7 +139,11 @@ def run_node(data: str, host: str, port: int, name: str, root_password: str, tls
         node.features.add_service(MetricsService(node, host, metrics_port))
     try:
         asyncio.run(serve(node, host, port, tls))
+    except StartupError as e:
+        print(f"drlab: {e}", file=sys.stderr)
+        return 2
     finally:
         node.close()
+        lock.close()
     print(f"drlab node {name} stopped", flush=True)
     return 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -94,7 +95,11 @@ class MetricsService:
         self.server: asyncio.AbstractServer | None = None
 
     async def start(self) -> None:
-        self.server = await asyncio.start_server(self._handle, self.host, self.port, reuse_address=True)
+        try:
+            self.server = await asyncio.start_server(self._handle, self.host, self.port, reuse_address=True)
+        except OSError as e:  # the node turns it into its one-line refusal
+            reason = os.strerror(e.errno).lower() if e.errno else str(e)
+            raise OSError(e.errno, f"cannot listen on {self.host}:{self.port} (--metrics-port): {reason}") from None
         print(f"drlab node {self.node.name} metrics on http://{self.host}:{self.port}/metrics", flush=True)
 
     async def stop(self) -> None:

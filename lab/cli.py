@@ -48,7 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="loopback address of the first service; the next ones count up (default 127.0.0.2)")
     up.add_argument("--no-setup", action="store_true", help="do not run the one-shot setup service")
     up.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the nodes (default 30)")
-    lab_sub.add_parser("status", help="nodes, addresses, processes and databases")
+    up.add_argument("--fresh", action="store_true", help="`reset` first: start over with no data")
+    lab_sub.add_parser("status", help="nodes, processes, databases, replica lag and link health")
+    lab_sub.add_parser("reset", help="stop every node and delete the lab's data, password and shared files "
+                                     "(the next `up` starts over)")
     lab_sub.add_parser("down", help="stop every node (data is kept under the lab directory)")
     for verb, text in (("kill", "SIGKILL a node"), ("pause", "SIGSTOP a node"), ("resume", "SIGCONT a node"),
                        ("start", "start a stopped or killed node"), ("stop", "SIGTERM a node")):

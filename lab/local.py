@@ -10,12 +10,14 @@ lab directory (default `.lab/`)."""
 from __future__ import annotations
 
 import argparse
+import hashlib
 import ipaddress
 import json
 import os
 import re
 import secrets
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -93,6 +95,11 @@ class Lab:
 
     def data_dir(self, s: Service) -> Path:
         return self.node_dir(s) / "data"
+
+    @property
+    def files_dir(self) -> Path:
+        """The pipeline files every node reads (each node's `--secure-file-priv`)."""
+        return self.dir / "files"
 
     @property
     def host_map_file(self) -> Path:
@@ -187,8 +194,8 @@ def plan(compose: dict[str, Any], lab_dir: Path, compose_file: str, first_addres
                      "--log-level", args.log_level]
         if args.metrics_port:
             node.argv += ["--metrics-port", str(args.metrics_port)]
-        if args.secure_file_priv:
-            node.argv += ["--secure-file-priv", str(lab.node_dir(node) / "files")]
+        if args.secure_file_priv:  # one directory for every node: two clusters reading one bucket
+            node.argv += ["--secure-file-priv", str(lab.files_dir)]
         lab.services.append(node)
     if not lab.services:
         raise LabError(f"compose file {compose_file} has no `drlab node` service")
@@ -196,17 +203,47 @@ def plan(compose: dict[str, Any], lab_dir: Path, compose_file: str, first_addres
 
 
 # -- processes -------------------------------------------------------------------------------------
+PASSWORD_FILE = "password"  # a generated password (mode 600, never printed)
+PASSWORD_CHECK_FILE = "password.check"  # a salted hash of $DRLAB_ROOT_PASSWORD: the lab never stores it
+
+
+def _fingerprint(password: str, salt: bytes) -> str:
+    return hashlib.pbkdf2_hmac("sha256", password.encode(), salt, 100_000).hex()
+
+
 def lab_password(lab_dir: Path) -> str:
-    """$DRLAB_ROOT_PASSWORD, else the lab's generated password (stored with mode 600, never printed)."""
-    env = os.environ.get(ping.PASSWORD_ENV)
-    if env:
+    """The lab's root password, fixed when the lab is created: $DRLAB_ROOT_PASSWORD, else a generated
+    one. Every node sets root's password from it at start and every link stored it in its REPLICATE,
+    so a different password later would lock the links out: refuse it, saying how to get out."""
+    env = os.environ.get(ping.PASSWORD_ENV) or None
+    generated, check = lab_dir / PASSWORD_FILE, lab_dir / PASSWORD_CHECK_FILE
+    way_out = f"or start over with `drlab lab reset` (deletes the lab's data in {lab_dir})"
+    if generated.exists():
+        pw = generated.read_text().strip()
+        if env is not None and env != pw:
+            raise LabError(f"this lab was created without ${ping.PASSWORD_ENV}; its nodes and replication links use "
+                           f"the password generated in {generated}. Starting it with the ${ping.PASSWORD_ENV} you "
+                           f"exported would replace root's password and lock the links out: unset it, {way_out}")
+        return pw
+    if check.exists():
+        salt_hex, _, digest = check.read_text().strip().partition(":")
+        if env is None:
+            raise LabError(f"this lab was created with ${ping.PASSWORD_ENV}: export the same password again, {way_out}")
+        if _fingerprint(env, bytes.fromhex(salt_hex)) != digest:
+            raise LabError(f"${ping.PASSWORD_ENV} is not the password this lab was created with; starting its nodes "
+                           f"with it would replace root's password and lock the replication links out: export the "
+                           f"lab's password, {way_out}")
         return env
-    f = lab_dir / "password"
-    if f.exists():
-        return f.read_text().strip()
     lab_dir.mkdir(parents=True, exist_ok=True)
+    if env is None and any(lab_dir.glob("*/data")):
+        raise LabError(f"the lab in {lab_dir} has data but no record of its password (made by an older drlab "
+                       f"with ${ping.PASSWORD_ENV}): export that password, {way_out}")
+    if env is not None:
+        salt = secrets.token_bytes(16)
+        check.write_text(f"{salt.hex()}:{_fingerprint(env, salt)}\n")
+        return env
     pw = secrets.token_urlsafe(18)
-    fd = os.open(f, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(generated, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as out:
         out.write(pw + "\n")
     return pw
@@ -272,6 +309,9 @@ def wait_ready(lab: Lab, services: list[Service], password: str, timeout: float)
             alive, reasons[s.name] = ping.ping(s.address, s.port, "root", password, timeout=1.0)
             if alive:
                 pending.remove(s)
+            elif reasons[s.name].startswith("cannot connect (1045)"):  # waiting will not change the password
+                pending.remove(s)
+                failed.append(f"{s.name}: refuses the lab's root password: {reasons[s.name]}")
             elif node_pid(lab, s) is None:
                 pending.remove(s)
                 failed.append(f"{s.name}: the process exited; last lines of {lab.log_file(s)}:\n"
@@ -280,7 +320,8 @@ def wait_ready(lab: Lab, services: list[Service], password: str, timeout: float)
             break
         if pending:
             time.sleep(0.02)
-    return failed + [f"{s.name}: {reasons.get(s.name) or 'not ready'}" for s in pending]
+    return failed + [f"{s.name}: no answer within {timeout:.0f}s: {reasons.get(s.name) or 'not ready'}"
+                     for s in pending]
 
 
 def _tail(path: Path, lines: int = 15) -> str:
@@ -364,8 +405,21 @@ def _lsn(pos: Any) -> int | None:
         return None
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _link_reason(details: str) -> str:
+    """Why a link is not connected, from SHOW DATABASES EXTENDED's Details (phase; ...; last error)."""
+    parts = [p.strip() for p in details.split(";") if p.strip()]
+    reasons = [p for p in parts if p not in ("connecting", "streaming", "snapshot", "catching up",
+                                             "source disconnected")]
+    return reasons[-1] if reasons else "the source has not answered yet"
+
+
 def database_rows(s: Service, password: str) -> list[dict[str, Any]] | str:
-    """Per database on a node: role, state, position, lag; or the reason it could not be asked."""
+    """Per database on a node: role, state, position, lag, and for a replica whether its link is
+    connected and why not; or the reason the node could not be asked."""
     try:
         conn = ping.connect(s.address, s.port, "root", password, timeout=2.0)
     except pymysql.MySQLError as e:
@@ -381,27 +435,44 @@ def database_rows(s: Service, password: str) -> list[dict[str, Any]] | str:
                 if not name or str(name).lower() == "information_schema":
                     continue
                 dbs[name] = {"database": name, "role": r.get("Role", "?"), "state": r.get("State", "?"),
-                             "position": r.get("Position", "?"), "lag": "-"}
-        repl = _query(conn, "SHOW REPLICATION STATUS")
-        if repl is not None:
-            cols, rows = repl
+                             "position": r.get("Position", "?"), "details": str(r.get("Details") or ""),
+                             "lag": "-", "link": "-", "why": "", "lag_records": None, "lag_seconds": None}
+        mv = _query(conn, "SELECT * FROM information_schema.MV_REPLICATION_STATUS")
+        secs: dict[str, float] = {}
+        if mv is not None:
+            cols, rows = mv
             for row in rows:
                 r = dict(zip(cols, row, strict=False))
-                d = dbs.get(r.get("Database") or "")
-                if d is None or str(r.get("Role", "")).lower() == "master":
-                    continue
-                m, rl = _lsn(r.get("Master_CommitLSN")), _lsn(r.get("Replica_CommitLSN"))
-                if m is not None and rl is not None:
-                    d["lag"] = f"{max(m - rl, 0)} records"
-                if str(r.get("Connected", "yes")).lower() == "no":
-                    d["lag"] += " (source unreachable)" if d["lag"] != "-" else "source unreachable"
-        mv = _query(conn, "SELECT database_name, lag_seconds FROM information_schema.MV_REPLICATION_STATUS")
-        if mv is not None:
-            for name, lag_s in mv[1]:
-                d = dbs.get(name)
-                if d is not None and d["role"] != "master" and lag_s is not None and d["lag"] != "-":
-                    d["lag"] += f", {float(lag_s):.1f}s"
+                if r.get("lag_seconds") is not None:
+                    secs[str(r.get("database_name"))] = float(r["lag_seconds"])
+        repl = _query(conn, "SHOW REPLICATION STATUS")
+        for row in (repl or ([], []))[1]:
+            r = dict(zip(repl[0], row, strict=False))  # type: ignore[index]
+            d = dbs.get(r.get("Database") or "")
+            if d is None or str(r.get("Role", "")).lower() == "master" or d["role"] == "master":
+                continue
+            _describe_link(d, r, secs.get(d["database"]))
     return list(dbs.values())
+
+
+def _describe_link(d: dict[str, Any], r: dict[str, Any], lag_s: float | None) -> None:
+    """Fill a replica's LAG and LINK from its SHOW REPLICATION STATUS row: connected or not, and why;
+    a link that cannot reach its source never reads as 0 behind."""
+    source, mine = _lsn(r.get("Master_CommitLSN")), _lsn(r.get("Replica_CommitLSN"))
+    connected = str(r.get("Connected", "")).lower() == "yes"
+    paused = "paused" in str(d["state"])
+    d["link"] = "connected" if connected else "paused" if paused else "DOWN"
+    if not connected and not paused:
+        d["why"] = _link_reason(d["details"])
+    records = max(source - mine, 0) if source is not None and mine is not None else None
+    if connected and records is not None:
+        d["lag_records"], d["lag_seconds"] = records, lag_s
+        d["lag"] = plural(records, "record") + (f", {lag_s:.1f}s" if lag_s is not None else "")
+    elif records is not None and source:
+        d["lag_records"], d["lag_seconds"] = records, lag_s
+        d["lag"] = f">= {plural(records, 'record')}"  # behind the source's last known position, maybe more
+    else:
+        d["lag"] = "unknown"  # the source's position is not known while the link is down
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
@@ -423,14 +494,51 @@ def status_text(lab: Lab, password: str) -> str:
             continue
         for d in result:
             dbrows.append([s.name, str(d["database"]), str(d["role"]), str(d["state"]), str(d["position"]),
-                           str(d["lag"])])
+                           str(d["lag"]), str(d["link"])])
+            if d["why"]:
+                notes.append(f"{s.name}/{d['database']}: link down: {d['why']}")
     out = [table(["NODE", "ADDRESS", "PID", "STATUS"], nodes), ""]
     if dbrows:
-        out.append(table(["NODE", "DATABASE", "ROLE", "STATE", "POSITION", "LAG"], dbrows))
+        out.append(table(["NODE", "DATABASE", "ROLE", "STATE", "POSITION", "LAG", "LINK"], dbrows))
     else:
         out.append("(no databases)")
+    if notes:
+        out.append("")
     out += notes
     return "\n".join(out)
+
+
+def health_problems(lab: Lab, password: str, timeout: float = 12.0) -> tuple[list[str], int]:
+    """What keeps the lab from being usable: a node that does not answer with the lab's password, a
+    replica whose link does not connect within ``timeout`` (a link retries a refused login every
+    10 s, so a password fixed meanwhile gets its chance), an unrecoverable database. Also the
+    number of links connected."""
+    deadline = time.monotonic() + timeout
+    while True:
+        problems, links = [], 0
+        for s in lab.services:
+            if node_status(lab, s)[1] != "up":
+                problems.append(f"{s.name}: not running")
+                continue
+            result = database_rows(s, password)
+            if isinstance(result, str):
+                problems.append(f"{s.name}: does not answer with the lab's password ({result})")
+                continue
+            for d in result:
+                if d["state"] == "unrecoverable":
+                    problems.append(f"{s.name}/{d['database']}: unrecoverable: {d['details']}")
+                elif d["link"] == "connected":
+                    links += 1
+                elif d["link"] == "DOWN":
+                    problems.append(f"{s.name}/{d['database']}: the replication link is not connected: {d['why']}")
+        if not problems or time.monotonic() > deadline:
+            if any("Access denied" in p for p in problems):
+                problems.append(
+                    "a link's stored REPLICATE password no longer matches its source's root password: was the lab "
+                    f"brought up with another ${ping.PASSWORD_ENV}? Start over with `drlab lab reset`, or "
+                    "REPLICATE the database again with the current password")
+            return problems, links
+        time.sleep(0.1)
 
 
 # -- commands --------------------------------------------------------------------------------------
@@ -440,9 +548,13 @@ def lab_dir(args: argparse.Namespace) -> Path:
 
 
 def up(args: argparse.Namespace) -> int:
+    """Start the lab's nodes, run its setup, and say "lab ready" only once the lab is usable: every
+    node answers with the lab's password and every replication link is connected."""
     d = lab_dir(args)
     compose_file = Path(args.file).resolve()
     lab = plan(read_compose(compose_file), d, str(compose_file), args.first_address)
+    if getattr(args, "fresh", False):
+        reset(d)
     old = Lab.load(d) if (d / "lab.json").exists() else None
     if old is not None:
         running = [s.name for s in old.services if node_pid(old, s) is not None]
@@ -454,29 +566,51 @@ def up(args: argparse.Namespace) -> int:
     lab.save()
     lab.host_map_file.write_text(json.dumps(lab.host_map(), indent=2) + "\n")
     t0 = time.monotonic()
-    started = []
     for s in lab.services:
         if node_pid(lab, s) is not None:
             print(f"{s.name}: already running on {s.address}:{s.port}")
             continue
         pid = spawn(lab, s, password)
-        started.append(s)
         print(f"{s.name}: started on {s.address}:{s.port} (pid {pid})")
     problems = wait_ready(lab, lab.services, password, args.timeout)
-    elapsed = time.monotonic() - t0
     if problems:
-        print(f"drlab lab: not every node answered within {args.timeout:.0f}s:", file=sys.stderr)
+        print("drlab lab: not every node is usable:", file=sys.stderr)
         for p in problems:
             print(f"  {p}", file=sys.stderr)
         return 1
-    print(f"lab ready in {elapsed:.2f}s: {len(lab.services)} nodes answer ping")
+    print(f"{plural(len(lab.services), 'node')} answer ping after {time.monotonic() - t0:.2f}s")
     if lab.setup and not args.no_setup:
         if not run_setup(lab, password, sys.stdout):
             print("drlab lab: the setup did not complete; the nodes keep running", file=sys.stderr)
             return 1
-    print(f"lab directory: {d} (password: $DRLAB_ROOT_PASSWORD"
-          f"{'' if os.environ.get(ping.PASSWORD_ENV) else ', else the file ' + str(d / 'password')})")
+    problems, links = health_problems(lab, password)
+    if problems:
+        print("drlab lab: the nodes are running but the lab is not healthy:", file=sys.stderr)
+        for p in problems:
+            print(f"  {p}", file=sys.stderr)
+        return 1
+    print(f"lab ready in {time.monotonic() - t0:.2f}s: {plural(len(lab.services), 'node')} answer with the lab's "
+          f"password, {plural(links, 'replication link')} connected")
+    where = "$DRLAB_ROOT_PASSWORD" if (d / PASSWORD_CHECK_FILE).exists() else f"the file {d / PASSWORD_FILE}"
+    print(f"lab directory: {d} (root password: {where}; shared pipeline files: {lab.files_dir})")
     return 0
+
+
+def reset(d: Path) -> list[str]:
+    """Stop the lab's nodes and delete what the lab made (node data, logs, password, shared files), so
+    the next `up` starts from nothing; the lines it printed."""
+    said: list[str] = []
+    if (d / "lab.json").exists():
+        old = Lab.load(d)
+        if any(node_pid(old, s) is not None for s in old.services):
+            down(old)
+        for s in old.services:
+            shutil.rmtree(old.node_dir(s), ignore_errors=True)
+        said.append(f"deleted the data of {', '.join(s.name for s in old.services)}")
+    shutil.rmtree(d / "files", ignore_errors=True)
+    for f in ("lab.json", "hosts.json", PASSWORD_FILE, PASSWORD_CHECK_FILE):
+        (d / f).unlink(missing_ok=True)
+    return said
 
 
 def down(lab: Lab) -> int:
@@ -544,6 +678,11 @@ def main(args: argparse.Namespace) -> int:
         if args.lab_command == "up":
             return up(args)
         d = lab_dir(args)
+        if args.lab_command == "reset":
+            said = reset(d)
+            print(f"lab reset: {'; '.join(said) or 'there was no lab'} in {d}; `drlab lab up` starts a new one "
+                  f"(root password: ${ping.PASSWORD_ENV} if exported then, else a generated one)")
+            return 0
         lab = Lab.load(d)
         if args.lab_command == "status":
             print(status_text(lab, lab_password(d)))

@@ -10,7 +10,6 @@ import contextlib
 import hashlib
 import io
 import json
-import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -413,18 +412,15 @@ def lab_nodes(book: dict[str, Any], path: Path, args: argparse.Namespace) -> tup
 
 
 def fresh_lab(compose: Path, args: argparse.Namespace) -> None:
-    """Stop the lab, drop its nodes' data, and bring it up again from the compose file."""
+    """`drlab lab up --fresh` from the runbook's compose file, on the lab's current addresses."""
     d = labmod.lab_dir(args)
     first = args.first_address or "127.0.0.2"
-    if (d / "lab.json").exists():
+    if (d / "lab.json").exists() and not args.first_address:
         old = labmod.Lab.load(d)
-        if old.services and not args.first_address:
+        if old.services:
             first = old.services[0].address
-        with contextlib.redirect_stdout(io.StringIO()):
-            labmod.down(old)
-        for s in old.services:
-            shutil.rmtree(old.node_dir(s), ignore_errors=True)
-    ns = argparse.Namespace(dir=str(d), file=str(compose), first_address=first, no_setup=False, timeout=30.0)
+    ns = argparse.Namespace(dir=str(d), file=str(compose), first_address=first, no_setup=False, timeout=30.0,
+                            fresh=True)
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         rc = labmod.up(ns)

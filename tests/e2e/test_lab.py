@@ -93,9 +93,11 @@ def status_rows(text: str) -> dict[tuple[str, ...], list[str]]:
 def test_lab_up_status_faults_and_down(lab: LabRunner) -> None:
     r = lab.up()
     assert r.returncode == 0, r.stdout + r.stderr
-    m = re.search(r"lab ready in ([\d.]+)s: 2 nodes answer ping", r.stdout)
+    m = re.search(r"2 nodes answer ping after ([\d.]+)s", r.stdout)
     assert m, r.stdout
     assert float(m.group(1)) < 3.0  # the issue asks for under 2 s; measured ~0.9 s on the 2-core box
+    assert re.search(r"lab ready in [\d.]+s: 2 nodes answer with the lab's password, 1 replication link connected",
+                     r.stdout), r.stdout
     assert f"cluster-a-ma: started on {lab.address(0)}:3306" in r.stdout
     assert f"cluster-b-ma: started on {lab.address(1)}:3306" in r.stdout
     assert "CREATE DATABASE IF NOT EXISTS ExampleDB1: OK" in r.stdout
@@ -134,7 +136,7 @@ def test_lab_up_status_faults_and_down(lab: LabRunner) -> None:
         b = rows[("cluster-b-ma", "ExampleDB1")]
         assert b[2:4] == ["async replica", "replicating"]
         assert b[4] == rows[("cluster-a-ma", "ExampleDB1")][4]  # same position as the primary
-        assert b[5].startswith("0 records")
+        assert b[5].startswith("0 records") and b[6] == "connected"
     assert lab.password() not in s.stdout + s.stderr
 
     # kill: SIGKILL; the process is gone and the node stops answering
@@ -194,8 +196,82 @@ def test_lab_bad_input(lab: LabRunner, tmp_path: Path) -> None:
     r = lab.up("--no-setup")
     assert r.returncode == 0, r.stderr
     assert not (lab.dir / "password").exists()  # the environment's password is used, not stored
+    assert "from-env-pw" not in (lab.dir / "password.check").read_text()  # only a salted hash of it
     r = lab.run("kill", "cluster-z-ma")
     assert r.returncode == 2 and "no node named 'cluster-z-ma'" in r.stderr and "cluster-a-ma" in r.stderr
+
+
+def test_lab_password_trap_is_refused_and_reset_starts_over(lab: LabRunner) -> None:
+    r = lab.up()
+    assert r.returncode == 0, r.stdout + r.stderr
+    generated = lab.password()
+    assert lab.run("down").returncode == 0
+    # brought up again with a password exported: refused before any node starts with it
+    lab.env["DRLAB_ROOT_PASSWORD"] = "exported-later"
+    r = lab.up()
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "lab ready" not in r.stdout
+    assert "this lab was created without $DRLAB_ROOT_PASSWORD" in r.stderr
+    assert "unset it, or start over with `drlab lab reset`" in r.stderr
+    assert not lab.pids()
+    # without it, the lab comes back whole: the link logs in with the password it stored
+    del lab.env["DRLAB_ROOT_PASSWORD"]
+    r = lab.up()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "2 nodes answer with the lab's password, 1 replication link connected" in r.stdout
+    assert lab.password() == generated
+    # reset: nodes stopped, data and password gone; up with the exported password is a new lab
+    pids = lab.pids()
+    r = lab.run("reset")
+    assert r.returncode == 0, r.stderr
+    assert "lab reset: deleted the data of cluster-a-ma, cluster-b-ma" in r.stdout
+    assert all(labmod._proc_state(pid) in (None, "Z", "X") for pid in pids.values())
+    assert not (lab.dir / "password").exists() and not (lab.dir / "cluster-a-ma").exists()
+    lab.env["DRLAB_ROOT_PASSWORD"] = "exported-later"
+    r = lab.up()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "1 replication link connected" in r.stdout
+    with pymysql.connect(host=lab.address(0), port=3306, user="root", password="exported-later") as c:
+        c.ping()
+    # and a different exported password is refused the same way
+    lab.env["DRLAB_ROOT_PASSWORD"] = "yet-another"
+    r = lab.run("status")
+    assert r.returncode == 2 and "is not the password this lab was created with" in r.stderr
+
+
+def test_status_and_up_tell_why_a_link_is_down(lab: LabRunner) -> None:
+    assert lab.up().returncode == 0
+    pw = lab.password()
+    lab.sql(0, "CREATE USER 'repl'@'%' IDENTIFIED BY 'repl-Pw1'")
+    lab.sql(0, "GRANT REPLICATION ON *.* TO 'repl'@'%'")
+    lab.sql(0, "CREATE DATABASE db2")
+    lab.sql(0, "CREATE TABLE db2.t (id INT PRIMARY KEY)")
+    lab.sql(1, "REPLICATE DATABASE db2 FROM repl:'repl-Pw1'@cluster-a-ma:3306")
+    # the source's account changes its password: the stored one no longer works once B reconnects
+    lab.sql(0, "ALTER USER 'repl'@'%' IDENTIFIED BY 'repl-Pw2'")
+    assert lab.run("stop", "cluster-b-ma").returncode == 0
+    lab.sql(0, "INSERT INTO db2.t VALUES (1), (2), (3)")
+    assert lab.run("start", "cluster-b-ma").returncode == 0
+    r = lab.up()
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "lab ready" not in r.stdout
+    assert "the nodes are running but the lab is not healthy" in r.stderr
+    assert re.search(r"cluster-b-ma/db2: the replication link is not connected: .*Access denied for user 'repl'",
+                     r.stderr), r.stderr
+    s = lab.run("status").stdout
+    b = status_rows(s)[("cluster-b-ma", "db2")]
+    assert b[6] == "DOWN" and not b[5].startswith("0 records"), s
+    assert re.search(r"^cluster-b-ma/db2: link down: .*Access denied for user 'repl'", s, re.M), s
+    assert status_rows(s)[("cluster-b-ma", "ExampleDB1")][6] == "connected"
+    # the source dies: the other link is down too, and says so, with a lag that does not read 0
+    lab.sql(0, "INSERT INTO ExampleDB1.orders (item, qty) VALUES ('late', 1)")
+    assert lab.run("kill", "cluster-a-ma").returncode == 0
+    s = wait_for(lambda: (t := lab.run("status").stdout) and
+                 status_rows(t)[("cluster-b-ma", "ExampleDB1")][6] == "DOWN" and t, 20, what="link down")
+    row = status_rows(s)[("cluster-b-ma", "ExampleDB1")]
+    assert not row[5].startswith("0 records"), s
+    assert re.search(r"^cluster-b-ma/ExampleDB1: link down: .*(Connection refused|Can't connect)", s, re.M), s
+    assert pw not in s
 
 
 # -- runbooks --------------------------------------------------------------------------------------

@@ -63,6 +63,7 @@ class WritingApp:
         self._stop, self._paused = threading.Event(), threading.Event()
         self._conns: dict[str, Any] = {}
         self._thread = threading.Thread(target=self._run, name="writing-app", daemon=True)
+        self.started = time.monotonic()  # reset by start()
 
     def __enter__(self) -> WritingApp:
         self.start()
@@ -72,6 +73,7 @@ class WritingApp:
         self.stop()
 
     def start(self) -> None:
+        self.started = time.monotonic()
         self._thread.start()
 
     def stop(self) -> None:
@@ -131,12 +133,17 @@ class WritingApp:
         with self._mu:
             return {(f.node, f.code) for f in self.failed if f.phase == phase}
 
-    def rate_now(self, window: float = 2.0) -> float:
-        """Acknowledged writes per second over the last ``window`` seconds."""
+    def rate_now(self, window: float = 2.0) -> float | None:
+        """Acknowledged writes per second over the last ``window`` seconds, or over the time the
+        application has run when that is shorter; None before a rate can be known (it has run for
+        too short a time, or no write has been acknowledged yet)."""
+        span = min(window, time.monotonic() - self.started)
+        if span < 0.2 or not self.acked:
+            return None
         now = time.time()
         with self._mu:
-            recent = sum(1 for a in self.acked[-int(self.rate * window * 2 + 10):] if now - a.at <= window)
-        return recent / window
+            recent = sum(1 for a in self.acked[-int(self.rate * window * 2 + 10):] if now - a.at <= span)
+        return recent / span
 
     # -- the writer --------------------------------------------------------------------------------
     def _run(self) -> None:

@@ -60,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     rb = sub.add_parser("runbook", help="run a DR runbook (YAML) against the lab and report RPO/RTO")
     rb.add_argument("file")
-    rb.add_argument("--json", action="store_true", help="print the report as JSON")
+    rb.add_argument("--json", action="store_true", help="print the report as JSON (numbers as numbers)")
+    rb.add_argument("--heartbeat", type=float, default=5.0, metavar="SECONDS",
+                    help="a step still running says so on stderr this often (default 5)")
     rb.add_argument("--lab", default=None, metavar="DIR", help="lab directory (default .lab, or $DRLAB_LAB_DIR)")
     rb.add_argument("--first-address", default=None,
                     help="for a runbook that starts a fresh lab: the first node's loopback address "

@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +85,8 @@ class Runner:
     lag_at_kill: dict[str, Any] = field(default_factory=dict)
     sessions: dict[str, Any] = field(default_factory=dict)
     t_wall: float = 0.0
+    heartbeat_s: float = 5.0  # a step that runs longer says it is still running this often
+    last_seen: str = ""  # what the running wait step saw last (for the heartbeat line)
 
     def app_connection(self, node: str) -> Any:
         """The application's connection to a lab node: short timeouts, so an outage shows at once."""
@@ -94,6 +97,20 @@ class Runner:
     def say(self, text: str) -> None:
         if not self.quiet:
             print(text, file=sys.stderr, flush=True)
+
+    def app_text(self) -> str:
+        if self.app is None:
+            return ""
+        rate = self.app.rate_now()
+        shown = "-" if rate is None else f"{rate:.0f}"
+        return f" | app: {shown} writes/s, {plural(len(self.app.failed), 'error')}"
+
+    def heartbeat(self, i: int, n: int, title: str, done: threading.Event) -> None:
+        """Say every ``heartbeat_s`` that a long step is still running, so a long wait is not silence."""
+        t0 = time.monotonic()
+        while not done.wait(self.heartbeat_s):
+            seen = f"; last seen: {self.last_seen}" if self.last_seen else ""
+            self.say(f"[{i}/{n}] {title}: still running after {time.monotonic() - t0:.0f}s{seen}{self.app_text()}")
 
     def run(self) -> dict[str, Any]:
         self.t_wall = time.time()
@@ -110,16 +127,22 @@ class Runner:
             res = StepResult(i, title)
             t0 = time.monotonic()
             res.started_s = round(time.time() - self.t_wall, 3)
+            done = threading.Event()
+            self.last_seen = ""
+            beat = threading.Thread(target=self.heartbeat, args=(i, len(steps), title, done), daemon=True)
+            beat.start()
             try:
                 res.detail = self.step(step) or ""
             except (AssertionError, pymysql.MySQLError, OSError, labmod.LabError, TimeoutError) as e:
                 res.ok = False
                 res.detail = _error_text(e)
+            finally:
+                done.set()
+                beat.join()
             res.duration_s = round(time.monotonic() - t0, 3)
             self.results.append(res)
-            app = f" | app: {self.app.rate_now():.0f} writes/s, {len(self.app.failed)} errors" if self.app else ""
             self.say(f"[{i}/{len(steps)}] {title}: {'ok' if res.ok else 'FAILED'} ({res.duration_s:.2f}s)"
-                     f"{' - ' + res.detail if res.detail else ''}{app}")
+                     f"{' - ' + res.detail if res.detail else ''}{self.app_text()}")
             if not res.ok:
                 break
         self.close_sessions()
@@ -148,7 +171,7 @@ class Runner:
             assert rc == 0, out.getvalue().strip()
             text = out.getvalue().strip()
             if action == "kill" and self.lag_at_kill:
-                text += "; replica lag just before: " + ", ".join(f"{k} {v}" for k, v in self.lag_at_kill.items())
+                text += "; replica lag just before: " + lag_text(self.lag_at_kill)
             return text
         if action == "sleep":
             time.sleep(float(value))
@@ -215,6 +238,7 @@ class Runner:
                     return f"reached: {last}"
             except (pymysql.MySQLError, OSError, KeyError, ValueError) as e:
                 last = _error_text(e)
+            self.last_seen = str(last)
             if time.monotonic() > end:
                 raise TimeoutError(f"not reached within {deadline:g}s; last: {last}")
             time.sleep(0.05)
@@ -251,20 +275,25 @@ class Runner:
                 while True:
                     sums = {n: checksums(self.lab, self.password, n, db) for n in nodes}
                     if all(s == sums[nodes[0]] for s in sums.values()) and sums[nodes[0]]:
-                        return f"{len(sums[nodes[0]])} tables equal on {', '.join(nodes)}"
+                        return f"{plural(len(sums[nodes[0]]), 'table')} equal on {', '.join(nodes)}"
+                    differ = sorted({t for v in sums.values() for t in v
+                                     if len({str(x.get(t)) for x in sums.values()}) > 1})
+                    self.last_seen = f"tables that differ: {', '.join(differ) or 'none'}"
                     if time.monotonic() > end:
-                        raise AssertionError(f"checksums differ after {deadline:g}s: {sums}")
+                        raise AssertionError(f"{db} differs between {', '.join(nodes)} after {deadline:g}s: "
+                                             f"tables {', '.join(differ)} do not have the same rows")
                     time.sleep(0.1)
             finally:
                 if self.app:
                     self.app.resume()
         if "lost_writes" in cond:
             rpo = self.rpo()
-            assert rpo["lost_writes"] == int(cond["lost_writes"]), f"lost writes: {rpo}"
-            return f"{rpo['lost_writes']} acknowledged writes missing from {rpo['final_primary']}"
+            assert rpo["lost_writes"] == int(cond["lost_writes"]), lost_text(rpo, int(cond["lost_writes"]))
+            return f"{plural(rpo['lost_writes'], 'acknowledged write')} missing from {rpo['final_primary']}"
         raise AssertionError(f"unknown check {cond}")
 
-    def lags(self) -> dict[str, str]:
+    def lags(self) -> dict[str, dict[str, Any]]:
+        """Per replica (node/database): records and seconds behind, as the views report them."""
         out = {}
         for s in self.lab.services:
             if labmod.node_status(self.lab, s)[1] != "up":
@@ -276,7 +305,7 @@ class Runner:
             except pymysql.MySQLError:
                 continue
             for name, lag, secs in rows:
-                out[f"{s.name}/{name}"] = f"{lag} records ({secs}s)"
+                out[f"{s.name}/{name}"] = {"records": int(lag), "seconds": None if secs is None else float(secs)}
         return out
 
     def rpo(self) -> dict[str, Any]:
@@ -332,17 +361,65 @@ class Runner:
 
 def _error_text(e: BaseException) -> str:
     if isinstance(e, pymysql.MySQLError) and len(e.args) > 1:
-        return f"ERROR {e.args[0]}: {e.args[1]}"
+        hint = " (is the node up? see `drlab lab status`)" if e.args[0] in (2003, 2013) else ""
+        return f"ERROR {e.args[0]}: {e.args[1]}{hint}"
     return str(e) or type(e).__name__
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def lag_text(lags: dict[str, dict[str, Any]]) -> str:
+    parts = []
+    for where, lag in lags.items():
+        secs = f" ({lag['seconds']:.3g}s)" if lag.get("seconds") is not None else ""
+        parts.append(f"{where} {plural(lag['records'], 'record')}{secs}")
+    return ", ".join(parts)
+
+
+def lost_text(rpo: dict[str, Any], expected: int) -> str:
+    """A failed `lost_writes` check as a sentence: how many, which, acknowledged by whom and when."""
+    text = (f"{plural(rpo['lost_writes'], 'acknowledged write')} missing from {rpo['final_primary']} "
+            f"(expected {expected})")
+    sample = rpo.get("lost_sample") or []
+    if sample:
+        shown = ", ".join(f"seq {w['seq']} acknowledged by {w['acknowledged_by']} at {w['at_s']:.2f}s"
+                          for w in sample)
+        more = rpo["lost_writes"] - len(sample)
+        text += f": {shown}{f' and {more} more' if more > 0 else ''}"
+    return text
+
+
 def describe(step: dict[str, Any]) -> str:
+    """An unnamed step as a sentence."""
     action = next(a for a in ACTIONS if a in step)
+    value = step[action]
     if action == "sql":
-        return f"on {step['on']}: {step['sql']}"
-    if action in ("wait", "check"):
-        return f"{action} {json.dumps(step[action])}"
-    return f"{action} {step[action]}"
+        stmts = value if isinstance(value, list) else [value]
+        return f"on {step['on']}: {'; '.join(str(x) for x in stmts)}"
+    if action == "wait":
+        if "app_writes_to" in value:
+            return f"wait until the application writes to {value['app_writes_to']}"
+        if "node" in value:
+            return f"wait until {value['on']} is {value['node']}"
+        if "caught_up_with" in value:
+            return f"wait until {value['database']} on {value['on']} has caught up with {value['caught_up_with']}"
+        want = " ".join(str(value[k]) for k in ("role", "state") if k in value)
+        return f"wait until {value.get('database')} on {value.get('on')} is {want or 'there'}"
+    if action == "check":
+        if "checksums_equal" in value:
+            return f"check that {value.get('database')} is the same on {', '.join(value['checksums_equal'])}"
+        if "lost_writes" in value:
+            n = int(value["lost_writes"])
+            return ("check that no acknowledged write was lost" if n == 0 else
+                    f"check that exactly {plural(n, 'acknowledged write')} {'was' if n == 1 else 'were'} lost")
+        return f"check {value}"
+    verbs = {"kill": "kill {} (SIGKILL)", "start": "start {}", "stop": "stop {} (SIGTERM)",
+             "pause": "pause {} (SIGSTOP)", "resume": "resume {} (SIGCONT)",
+             "repoint": "point the application at {}", "sleep": "let the application run for {}s",
+             "app": "{} the application's writes"}
+    return verbs[action].format(value)
 
 
 # -- loading ---------------------------------------------------------------------------------------
@@ -428,27 +505,45 @@ def fresh_lab(compose: Path, args: argparse.Namespace) -> None:
         raise RunbookError(f"could not bring the lab up:\n{out.getvalue()}")
 
 
+def clip(text: str, width: int) -> str:
+    """Cut to ``width`` characters, ending in an ellipsis when something was cut."""
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
 def format_report(rep: dict[str, Any]) -> str:
     lines = [f"runbook: {rep['runbook']}  ({'OK' if rep['ok'] else 'FAILED'}, {rep['duration_s']:.2f}s)", ""]
-    rows = [[str(s["index"]), s["title"][:70], "ok" if s["ok"] else "FAILED", f"{s['duration_s']:.2f}s",
-             s["detail"][:100]] for s in rep["steps"]]
+    rows = [[str(s["index"]), clip(s["title"], 70), "ok" if s["ok"] else "FAILED", f"{s['duration_s']:.2f}s",
+             clip(s["detail"], 100)] for s in rep["steps"]]
     lines.append(labmod.table(["#", "STEP", "OUTCOME", "TIME", "DETAIL"], rows))
     if "rpo" in rep:
         r, a = rep["rpo"], rep["app"]
-        lines += ["", f"application: {a['acknowledged_writes']} acknowledged writes, {a['failed_attempts']} failed "
-                      f"attempts, {a['outages']} outages"]
+        lines += ["", f"application: {plural(a['acknowledged_writes'], 'acknowledged write')}, "
+                      f"{plural(a['failed_attempts'], 'failed attempt')}, {plural(a['outages'], 'outage')}"]
         if "error" in r:
             lines.append(f"RPO: unknown, the final primary {r['final_primary']} did not answer: {r['error']}")
         else:
-            lines.append(f"RPO: {r['lost_writes']} acknowledged writes lost on the final primary "
+            lines.append(f"RPO: {plural(r['lost_writes'], 'acknowledged write')} lost on the final primary "
                          f"{r['final_primary']} (window {r['lost_window_s']:.3f}s)")
         lines.append(f"RTO: {rep['rto_s']:.3f}s (the longest stretch the application could not write)")
         if rep.get("lag_at_kill"):
-            lines.append("replica lag at the kill: " + ", ".join(f"{k} {v}" for k, v in rep["lag_at_kill"].items()))
+            lines.append("replica lag at the kill: " + lag_text(rep["lag_at_kill"]))
         c = rep["checksums"]
         lines.append(f"checksums of {c['database']} on {', '.join(c['nodes']) or 'no node'}: "
                      f"{'equal' if c['equal'] else 'DIFFER'}")
     return "\n".join(lines)
+
+
+def require_running(book: dict[str, Any], lab: labmod.Lab) -> None:
+    """A runbook needs a running lab (a runbook may stop nodes itself, and start them again, but
+    its application needs its primary up): say which command gets there."""
+    down = [s.name for s in lab.services if labmod.node_status(lab, s)[1] != "up"]
+    if len(down) == len(lab.services):
+        raise RunbookError(f"the lab in {lab.dir} is not running ({', '.join(down)} down): run `drlab lab up` first")
+    primary = (book.get("app") or {}).get("primary")
+    if primary in down:
+        raise RunbookError(f"the application's primary {primary} is down: start it with `drlab lab start {primary}` "
+                           "(or `drlab lab up`)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -460,7 +555,8 @@ def main(args: argparse.Namespace) -> int:
         if compose is not None:
             fresh_lab(compose, args)
         lab = labmod.Lab.load(labmod.lab_dir(args))
-        runner = Runner(book, lab, labmod.lab_password(lab.dir), quiet=False)
+        require_running(book, lab)
+        runner = Runner(book, lab, labmod.lab_password(lab.dir), quiet=False, heartbeat_s=args.heartbeat)
         rep = runner.run()
     except (RunbookError, labmod.LabError) as e:
         print(f"drlab runbook: {e}", file=sys.stderr)

@@ -10,7 +10,7 @@ import yaml
 
 from lab.cli import build_parser
 from lab.harness import ROOT
-from lab.local import command_argv, interpolate
+from lab.local import command_argv, interpolate, plan
 
 COMPOSE = ROOT / "docker-compose.yml"
 
@@ -44,14 +44,20 @@ def test_every_service_command_is_accepted_by_the_cli(compose: dict) -> None:
             assert args.name == name
 
 
-def test_nodes_have_volumes_ports_restart_and_no_password(compose: dict) -> None:
+def test_nodes_have_volumes_ports_no_restart_and_no_password(compose: dict) -> None:
     text = "\n".join(line for line in COMPOSE.read_text().splitlines() if not line.lstrip().startswith("#"))
     a, b = compose["services"]["cluster-a-ma"], compose["services"]["cluster-b-ma"]
-    assert "3306:3306" in a["ports"] and "3307:3306" in b["ports"]
+    # host port 3306 is left to `make run`
+    assert a["ports"][0] == "3316:3306" and b["ports"][0] == "3317:3306"
+    assert not any(p.startswith("3306:") for svc in compose["services"].values() for p in svc.get("ports", []))
     for svc in (a, b):
-        assert svc["restart"] in ("unless-stopped", "always", "on-failure")
+        # a killed cluster stays down: a restart policy would bring it back as a master mid-rehearsal
+        assert svc["restart"] == "no"
         [volume] = [v for v in svc["volumes"] if v.endswith(":/data")]
         assert volume.split(":")[0] in compose["volumes"]  # a named volume
+        # one shared pipeline volume, the clusters' --secure-file-priv
+        assert "pipeline-files:/files" in svc["volumes"] and "pipeline-files" in compose["volumes"]
+        assert parses(command_argv(svc)).secure_file_priv == "/files"
         assert svc["environment"]["DRLAB_ROOT_PASSWORD"].startswith("${DRLAB_ROOT_PASSWORD:?")
     # the only password-shaped text is the variable reference; no literal secret in the file
     assert not re.search(r"--root-password|-p\s|password\s*[:=]\s*['\"]?\w", text, re.I)
@@ -63,6 +69,7 @@ def test_nodes_have_volumes_ports_restart_and_no_password(compose: dict) -> None
 def test_setup_waits_for_healthy_nodes_and_replicates_the_example(compose: dict) -> None:
     setup = compose["services"]["lab-setup"]
     assert setup["restart"] == "no"
+    assert setup["build"] == "." and setup["image"] == compose["services"]["cluster-a-ma"]["image"]
     assert {k: v["condition"] for k, v in setup["depends_on"].items()} == {
         "cluster-a-ma": "service_healthy", "cluster-b-ma": "service_healthy"}
     argv = command_argv(setup)
@@ -79,3 +86,9 @@ def test_dockerfile_installs_from_the_repository() -> None:
     assert "drlab\", \"ping\"" in text  # the image's own healthcheck
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".git", ".venv", ".lab"} <= set(ignored)
+
+
+def test_the_local_lab_shares_one_pipeline_directory(compose: dict, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    lab = plan(compose, tmp_path, str(COMPOSE), "127.0.0.2")
+    dirs = {s.argv[s.argv.index("--secure-file-priv") + 1] for s in lab.services}
+    assert dirs == {str(tmp_path / "files")}

@@ -7,8 +7,8 @@ WORKDIR /src
 COPY . /src
 RUN pip install /src \
     && useradd --system --home-dir /data --shell /usr/sbin/nologin drlab \
-    && mkdir -p /data/files \
-    && chown -R drlab:drlab /data
+    && mkdir -p /data/files /files \
+    && chown -R drlab:drlab /data /files
 
 USER drlab
 WORKDIR /data

@@ -3,7 +3,7 @@ PY := $(VENV)/bin/python
 PORT ?= 3306
 DATA ?= ./data
 
-.PHONY: run test test-unit test-e2e bench lint install
+.PHONY: run test test-unit test-e2e bench lint install docs
 
 $(VENV)/.installed-run: pyproject.toml
 	python3 -m venv $(VENV)
@@ -36,6 +36,10 @@ test-e2e: $(VENV)/.installed-test
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+
+# the captured sessions in README.md and docs/*.md, regenerated from real runs (docs/capture.py)
+docs: $(VENV)/.installed-test
+	$(PY) docs/capture.py
 
 bench: $(VENV)/.installed-test
 	bench/run

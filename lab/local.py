@@ -468,9 +468,9 @@ def _describe_link(d: dict[str, Any], r: dict[str, Any], lag_s: float | None) ->
     if connected and records is not None:
         d["lag_records"], d["lag_seconds"] = records, lag_s
         d["lag"] = plural(records, "record") + (f", {lag_s:.1f}s" if lag_s is not None else "")
-    elif records is not None and source:
+    elif records is not None and source:  # behind the source's last known position; maybe more by now
         d["lag_records"], d["lag_seconds"] = records, lag_s
-        d["lag"] = f">= {plural(records, 'record')}"  # behind the source's last known position, maybe more
+        d["lag"] = f"unknown (last: {plural(records, 'record')})"
     else:
         d["lag"] = "unknown"  # the source's position is not known while the link is down
 

@@ -134,18 +134,22 @@ class Capture:
         that does what the shown one would here); show it with its output. ``check``: exit 0 or 1."""
         r = subprocess.run(["bash", "-c", run or self.real(shown_cmd)], cwd=self.tmp, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, env=self.env(), timeout=300)
-        out = r.stdout.rstrip("\n")
+        # without a terminal the client echoes a failing statement between dashes; at one it does not
+        out = re.sub(r"^-{14}\n.*?\n-{14}\n\n", "", r.stdout, flags=re.M | re.S).rstrip("\n")
         if check and r.returncode not in (0, 1):
             raise RuntimeError(f"{shown_cmd}: exit {r.returncode}: {out}")
         if show:
             self.say(f"$ {shown_cmd}" + (f"\n{self.shown(out)}" if out else ""))
         return out
 
-    def mariadb(self, label: str, sql: str, user: str = "root", password: str = "", extra: str = "") -> str:
-        """`mariadb -h127.0.0.1 -PPORT -uUSER [-pPW] -t -e "SQL"`, as a README shows it."""
+    def mariadb(self, label: str, sql: str, user: str = "root", password: str = "", extra: str = "",
+                table: bool = True) -> str:
+        """`mariadb -h127.0.0.1 -PPORT -uUSER [-pPW] [-t] -e "SQL"`, as a README shows it (``table``
+        off for a statement that prints nothing or fails: `-t` echoes a failing statement)."""
         n = self.nodes[label]
         pw = f" -p{password}" if password else ""
-        return self.sh(f'mariadb -h127.0.0.1 -P{n.shown_port} -u{user}{pw}{extra} -t -e "{sql}"')
+        t = " -t" if table else ""
+        return self.sh(f'mariadb -h127.0.0.1 -P{n.shown_port} -u{user}{pw}{extra}{t} -e "{sql}"')
 
     def prompts(self, label: str, statements: list[str], db: str | None = None, who: str | None = None) -> None:
         """Several statements in one client session (SHOW WARNINGS after the statement it is about),
@@ -280,13 +284,13 @@ def readme_replication(c: Capture) -> None:
     c.node("A", 3306, "data")
     c.node("B", 3307, "data-b", show="drlab node --data ./data-b --port 3307 &    # the secondary")
     c.mariadb("A", "CREATE DATABASE shop; CREATE TABLE shop.orders (id INT AUTO_INCREMENT PRIMARY KEY, item VARCHAR(20)); "
-                   "INSERT INTO shop.orders (item) VALUES ('apple'), ('pear')")
+                   "INSERT INTO shop.orders (item) VALUES ('apple'), ('pear')", table=False)
     c.mariadb("B", "REPLICATE DATABASE shop FROM root@127.0.0.1:3306; SELECT * FROM shop.orders; "
                    "SHOW DATABASES EXTENDED LIKE 'shop'")
-    c.mariadb("B", "INSERT INTO shop.orders (item) VALUES ('plum')")
+    c.mariadb("B", "INSERT INTO shop.orders (item) VALUES ('plum')", table=False)
     c.block("readme-failback")
-    c.mariadb("B", "STOP REPLICATING shop; INSERT INTO shop.orders (item) VALUES ('plum')")
-    c.mariadb("A", "INSERT INTO shop.orders (item) VALUES ('fig')")
+    c.mariadb("B", "STOP REPLICATING shop; INSERT INTO shop.orders (item) VALUES ('plum')", table=False)
+    c.mariadb("A", "INSERT INTO shop.orders (item) VALUES ('fig')", table=False)
     c.mariadb("A", "REPLICATE DATABASE shop WITH FORCE DIFFERENTIAL FROM root@127.0.0.1:3307; SHOW WARNINGS; "
                    "SELECT LSN, OPERATION, TABLE_NAME, ROW_AFTER FROM information_schema.DRLAB_REVERTED_TRANSACTIONS")
     c.mariadb("A", "SELECT * FROM shop.orders")

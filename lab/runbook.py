@@ -103,7 +103,7 @@ class Runner:
             return ""
         rate = self.app.rate_now()
         shown = "-" if rate is None else f"{rate:.0f}"
-        return f" | app: {shown} writes/s, {plural(len(self.app.failed), 'error')}"
+        return f" | app: {shown} writes/s, {labmod.plural(len(self.app.failed), 'error')}"
 
     def heartbeat(self, i: int, n: int, title: str, done: threading.Event) -> None:
         """Say every ``heartbeat_s`` that a long step is still running, so a long wait is not silence."""
@@ -275,7 +275,7 @@ class Runner:
                 while True:
                     sums = {n: checksums(self.lab, self.password, n, db) for n in nodes}
                     if all(s == sums[nodes[0]] for s in sums.values()) and sums[nodes[0]]:
-                        return f"{plural(len(sums[nodes[0]]), 'table')} equal on {', '.join(nodes)}"
+                        return f"{labmod.plural(len(sums[nodes[0]]), 'table')} equal on {', '.join(nodes)}"
                     differ = sorted({t for v in sums.values() for t in v
                                      if len({str(x.get(t)) for x in sums.values()}) > 1})
                     self.last_seen = f"tables that differ: {', '.join(differ) or 'none'}"
@@ -289,7 +289,7 @@ class Runner:
         if "lost_writes" in cond:
             rpo = self.rpo()
             assert rpo["lost_writes"] == int(cond["lost_writes"]), lost_text(rpo, int(cond["lost_writes"]))
-            return f"{plural(rpo['lost_writes'], 'acknowledged write')} missing from {rpo['final_primary']}"
+            return f"{labmod.plural(rpo['lost_writes'], 'acknowledged write')} missing from {rpo['final_primary']}"
         raise AssertionError(f"unknown check {cond}")
 
     def lags(self) -> dict[str, dict[str, Any]]:
@@ -366,21 +366,17 @@ def _error_text(e: BaseException) -> str:
     return str(e) or type(e).__name__
 
 
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def lag_text(lags: dict[str, dict[str, Any]]) -> str:
     parts = []
     for where, lag in lags.items():
         secs = f" ({lag['seconds']:.3g}s)" if lag.get("seconds") is not None else ""
-        parts.append(f"{where} {plural(lag['records'], 'record')}{secs}")
+        parts.append(f"{where} {labmod.plural(lag['records'], 'record')}{secs}")
     return ", ".join(parts)
 
 
 def lost_text(rpo: dict[str, Any], expected: int) -> str:
     """A failed `lost_writes` check as a sentence: how many, which, acknowledged by whom and when."""
-    text = (f"{plural(rpo['lost_writes'], 'acknowledged write')} missing from {rpo['final_primary']} "
+    text = (f"{labmod.plural(rpo['lost_writes'], 'acknowledged write')} missing from {rpo['final_primary']} "
             f"(expected {expected})")
     sample = rpo.get("lost_sample") or []
     if sample:
@@ -413,7 +409,7 @@ def describe(step: dict[str, Any]) -> str:
         if "lost_writes" in value:
             n = int(value["lost_writes"])
             return ("check that no acknowledged write was lost" if n == 0 else
-                    f"check that exactly {plural(n, 'acknowledged write')} {'was' if n == 1 else 'were'} lost")
+                    f"check that exactly {labmod.plural(n, 'acknowledged write')} {'was' if n == 1 else 'were'} lost")
         return f"check {value}"
     verbs = {"kill": "kill {} (SIGKILL)", "start": "start {}", "stop": "stop {} (SIGTERM)",
              "pause": "pause {} (SIGSTOP)", "resume": "resume {} (SIGCONT)",
@@ -518,12 +514,12 @@ def format_report(rep: dict[str, Any]) -> str:
     lines.append(labmod.table(["#", "STEP", "OUTCOME", "TIME", "DETAIL"], rows))
     if "rpo" in rep:
         r, a = rep["rpo"], rep["app"]
-        lines += ["", f"application: {plural(a['acknowledged_writes'], 'acknowledged write')}, "
-                      f"{plural(a['failed_attempts'], 'failed attempt')}, {plural(a['outages'], 'outage')}"]
+        lines += ["", f"application: {labmod.plural(a['acknowledged_writes'], 'acknowledged write')}, "
+                      f"{labmod.plural(a['failed_attempts'], 'failed attempt')}, {labmod.plural(a['outages'], 'outage')}"]
         if "error" in r:
             lines.append(f"RPO: unknown, the final primary {r['final_primary']} did not answer: {r['error']}")
         else:
-            lines.append(f"RPO: {plural(r['lost_writes'], 'acknowledged write')} lost on the final primary "
+            lines.append(f"RPO: {labmod.plural(r['lost_writes'], 'acknowledged write')} lost on the final primary "
                          f"{r['final_primary']} (window {r['lost_window_s']:.3f}s)")
         lines.append(f"RTO: {rep['rto_s']:.3f}s (the longest stretch the application could not write)")
         if rep.get("lag_at_kill"):

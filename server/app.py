@@ -5,6 +5,7 @@ nothing is wired at import."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import fcntl
 import logging
 import os
@@ -59,7 +60,7 @@ def lock_data_dir(data: Path) -> IO[str]:
 def _listen_error(what: str, host: str, port: int, e: OSError) -> StartupError:
     where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     reason = os.strerror(e.errno) if e.errno else str(e)
-    hint = "; another process uses it: stop it or choose another port" if e.errno == 98 else ""
+    hint = "; another process uses it: stop it or choose another port" if e.errno == errno.EADDRINUSE else ""
     return StartupError(f"cannot listen on {where} ({what}): {reason.lower()}{hint}")
 
 

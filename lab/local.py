@@ -446,12 +446,20 @@ def database_rows(s: Service, password: str) -> list[dict[str, Any]] | str:
                 if r.get("lag_seconds") is not None:
                     secs[str(r.get("database_name"))] = float(r["lag_seconds"])
         repl = _query(conn, "SHOW REPLICATION STATUS")
+        feeds: dict[str, list[bool]] = {}  # a primary's replicas: connected or not
         for row in (repl or ([], []))[1]:
             r = dict(zip(repl[0], row, strict=False))  # type: ignore[index]
             d = dbs.get(r.get("Database") or "")
-            if d is None or str(r.get("Role", "")).lower() == "master" or d["role"] == "master":
+            if d is None:
                 continue
-            _describe_link(d, r, secs.get(d["database"]))
+            if str(r.get("Role", "")).lower() == "master":
+                feeds.setdefault(d["database"], []).append(str(r.get("Connected", "")).lower() == "yes")
+            elif d["role"] != "master":
+                _describe_link(d, r, secs.get(d["database"]))
+        for name, replicas in feeds.items():
+            up = sum(replicas)
+            dbs[name]["link"] = (f"{plural(up, 'replica')} connected" if up == len(replicas)
+                                 else f"{up} of {plural(len(replicas), 'replica')} connected")
     return list(dbs.values())
 
 

@@ -137,6 +137,7 @@ def test_lab_up_status_faults_and_down(lab: LabRunner) -> None:
         assert b[2:4] == ["async replica", "replicating"]
         assert b[4] == rows[("cluster-a-ma", "ExampleDB1")][4]  # same position as the primary
         assert b[5].startswith("0 records") and b[6] == "connected"
+        assert rows[("cluster-a-ma", "ExampleDB1")][6] == "1 replica connected"
     assert lab.password() not in s.stdout + s.stderr
 
     # kill: SIGKILL; the process is gone and the node stops answering
@@ -156,6 +157,9 @@ def test_lab_up_status_faults_and_down(lab: LabRunner) -> None:
     # pause / resume: SIGSTOP / SIGCONT
     assert lab.run("pause", "cluster-b-ma").returncode == 0
     assert status_rows(lab.run("status").stdout)[("cluster-b-ma",)][3] == "paused"
+    if replicated:  # the primary sees its replica stop fetching (3 s without a fetch)
+        wait_for(lambda: status_rows(lab.run("status").stdout)[("cluster-a-ma", "ExampleDB1")][6]
+                 == "0 of 1 replica connected", 15, what="A reports its replica gone")
     with pytest.raises(pymysql.err.OperationalError):
         pymysql.connect(host=lab.address(1), port=3306, user="root", password=lab.password(), connect_timeout=1,
                         read_timeout=1)

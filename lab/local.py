@@ -455,7 +455,7 @@ def database_rows(s: Service, password: str) -> list[dict[str, Any]] | str:
             if str(r.get("Role", "")).lower() == "master":
                 feeds.setdefault(d["database"], []).append(str(r.get("Connected", "")).lower() == "yes")
             elif d["role"] != "master":
-                _describe_link(d, r, secs.get(d["database"]))
+                describe_link(d, r, secs.get(d["database"]))
         for name, replicas in feeds.items():
             up = sum(replicas)
             dbs[name]["link"] = (f"{plural(up, 'replica')} connected" if up == len(replicas)
@@ -463,7 +463,7 @@ def database_rows(s: Service, password: str) -> list[dict[str, Any]] | str:
     return list(dbs.values())
 
 
-def _describe_link(d: dict[str, Any], r: dict[str, Any], lag_s: float | None) -> None:
+def describe_link(d: dict[str, Any], r: dict[str, Any], lag_s: float | None) -> None:
     """Fill a replica's LAG and LINK from its SHOW REPLICATION STATUS row: connected or not, and why;
     a link that cannot reach its source never reads as 0 behind."""
     source, mine = _lsn(r.get("Master_CommitLSN")), _lsn(r.get("Replica_CommitLSN"))

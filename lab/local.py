@@ -478,7 +478,9 @@ def describe_link(d: dict[str, Any], r: dict[str, Any], lag_s: float | None) -> 
         d["lag"] = plural(records, "record") + (f", {lag_s:.1f}s" if lag_s is not None else "")
     elif records is not None and source:  # behind the source's last known position; maybe more by now
         d["lag_records"], d["lag_seconds"] = records, lag_s
-        d["lag"] = f"unknown (last: {plural(records, 'record')})"
+        age = r.get("Last_Contact_Seconds")  # how old that position is, where the node reports it
+        when = f", {float(age):.0f}s ago" if age is not None else ""
+        d["lag"] = f"unknown (last: {plural(records, 'record')}{when})"
     else:
         d["lag"] = "unknown"  # the source's position is not known while the link is down
 

@@ -25,6 +25,10 @@ def test_a_broken_link_never_reads_zero_and_says_why() -> None:
     describe_link(known, {"Connected": "no", "Master_CommitLSN": "1:9", "Replica_CommitLSN": "1:7"}, 3.0)
     assert (known["link"], known["lag"], known["lag_records"]) == ("DOWN", "unknown (last: 2 records)", 2)
     assert known["why"] == "Can't connect to the replication source"
+    aged = row(details="streaming; source disconnected; gone")
+    describe_link(aged, {"Connected": "no", "Master_CommitLSN": "1:9", "Replica_CommitLSN": "1:9",
+                         "Last_Contact_Seconds": 42.4}, 0.0)
+    assert aged["lag"] == "unknown (last: 0 records, 42s ago)"  # the age of the position it is measured against
 
 
 def test_a_paused_link_is_paused_not_down() -> None:

@@ -6,6 +6,7 @@ import json
 import time
 
 from lab import runbook
+from lab.app import Ack, WritingApp
 
 
 def step(index: int, title: str, detail: str = "", ok: bool = True) -> dict:
@@ -65,16 +66,13 @@ def test_one_is_singular_and_json_lag_is_numbers() -> None:
     assert back["lag_at_kill"]["b/db"] == {"records": 1, "seconds": 0.002}
 
 
-class _App:
-    def __init__(self, started: float, acked: list) -> None:
-        self.started, self.acked, self.rate = started, acked, 100.0
-
-
 def test_write_rate_is_over_the_time_the_app_has_run_and_unknown_at_first() -> None:
-    now = time.time()
-    just = _App(time.monotonic(), [])
-    assert runbook.App.rate_now(just) is None  # type: ignore[arg-type]
+    app = WritingApp(lambda node: None, "a", ["t"], rate=100.0)
+    app.started = time.monotonic()
+    assert app.rate_now() is None  # nothing known yet
     # 50 writes in the app's first half second: 100/s, not 25/s (a 2 s window) or 0
-    young = _App(time.monotonic() - 0.5, [(i, now - 0.01 * i, "a") for i in range(50)])
-    rate = runbook.App.rate_now(young)  # type: ignore[arg-type]
+    now = time.time()
+    app.started = time.monotonic() - 0.5
+    app.acked = [Ack(i, now - 0.01 * i, "a", "t") for i in range(50)]
+    rate = app.rate_now()
     assert rate is not None and 90 <= rate <= 110

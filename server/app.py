@@ -18,7 +18,7 @@ from typing import IO
 import mysql_mimic.server
 from mysql_mimic import MysqlServer
 
-from server import aggregators, dr, locks, pipelines, retention
+from server import aggregators, dr, locks, pipelines, retention, yellowbrick
 from server.auth import DrlabIdentityProvider
 from server.connection import CAPABILITIES, DrlabConnection, _MimicSession
 from server.metrics import MetricsService
@@ -106,6 +106,7 @@ def install_features(node: Node) -> None:
     locks.install(node)
     pipelines.install(node)
     retention.install(node)
+    yellowbrick.install(node)
 
 
 def run_node(data: str, host: str, port: int, name: str, root_password: str, tls_cert: str | None,

@@ -76,6 +76,16 @@ class _NoReplication:
         return ()
 
 
+SYSTEM_SCHEMAS = ("information_schema", "sys")
+"""Schemas of views built by the node (lower case): never a user database's name."""
+
+
+def view_key(schema: str, table: str) -> str:
+    """The registry's (and the scratch connection's) name of a system view: information_schema's
+    by its upper-case name, the Yellowbrick ``sys`` schema's prefixed ``SYS.``."""
+    return table.upper() if schema.lower() == "information_schema" else f"{schema.upper()}.{table.upper()}"
+
+
 @dataclass(frozen=True)
 class View:
     """An information_schema table a feature contributes."""
@@ -115,9 +125,10 @@ class Features:
         """Answer ``SHOW <what>`` (the ``what`` of ``sqlfront.statements.Show``)."""
         self._shows[what] = handler
 
-    def add_view(self, name: str, columns: list[str], rows: RowsBuilder) -> None:
-        """Add ``information_schema.<name>`` with ``columns``; ``rows`` builds its content per query."""
-        self._views[name.upper()] = View(columns, rows)
+    def add_view(self, name: str, columns: list[str], rows: RowsBuilder, schema: str = "information_schema") -> None:
+        """Add ``<schema>.<name>`` (information_schema or sys) with ``columns``; ``rows`` builds its
+        content per query."""
+        self._views[view_key(schema, name)] = View(columns, rows)
 
     def add_service(self, service: Service) -> None:
         """Start ``service`` with the node and stop it (in reverse order) before the store closes."""

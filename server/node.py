@@ -17,7 +17,7 @@ from sqlglot import exp
 
 from server import show
 from server.accounts import Accounts
-from server.features import Features
+from server.features import SYSTEM_SCHEMAS, Features, view_key
 from server.session import Outcome, Plan, Session
 from server.variables import GlobalVariables
 from sqlfront import functions
@@ -32,6 +32,7 @@ from sqlfront.errors import (
     ER_NO_SUCH_TABLE,
     ER_NO_SUCH_THREAD,
     ER_OPTION_PREVENTS_STATEMENT,
+    ER_SCHEMA_READ_ONLY,
     ER_UNKNOWN_TABLE,
     ER_WRONG_DB_NAME,
     SqlError,
@@ -133,12 +134,12 @@ class Resolver:
         dbn = db or self.current_db
         if dbn is None:
             raise SqlError(ER_NO_DB, "No database selected")
-        if dbn.lower() == "information_schema":
+        if dbn.lower() in SYSTEM_SCHEMAS:
             if self.home is not None:
-                raise not_supported("Joining information_schema with user tables")
-            name = table.upper()
+                raise not_supported(f"Joining {dbn.lower()} with user tables")
+            name = view_key(dbn, table)
             if show.info_schema_columns(self.node, name) is None:
-                raise SqlError(ER_UNKNOWN_TABLE, f"Unknown table '{table}' in information_schema")
+                raise SqlError(ER_UNKNOWN_TABLE, f"Unknown table '{table}' in {dbn.lower()}")
             return quote(name)
         if dbn.lower() == "mysql" and self.node.store.get(dbn) is None:  # the read-only system schema
             if self.home is not None:
@@ -153,8 +154,8 @@ class Resolver:
 
     def table(self, db: str | None, table: str) -> TableDef:
         dbn = db or self.current_db
-        if dbn is not None and dbn.lower() == "information_schema":
-            return show.info_schema_def(self.node, table)
+        if dbn is not None and dbn.lower() in SYSTEM_SCHEMAS:
+            return show.info_schema_def(self.node, dbn, table)
         if dbn is not None and dbn.lower() == "mysql" and self.node.store.get(dbn) is None:
             return show.mysql_schema_def(table)
         d = self.node.store.get(dbn) if dbn else None
@@ -319,7 +320,7 @@ class Node:
     def attach_for(self, conn: sqlite3.Connection, home: Database, tables: list[tuple[str | None, str]]) -> None:
         """ATTACH the other databases a statement reads (SQLite names them "db"."t")."""
         for dbn, _ in tables:
-            if dbn is None or dbn == home.info.name or dbn.lower() == "information_schema":
+            if dbn is None or dbn == home.info.name or dbn.lower() in SYSTEM_SCHEMAS:
                 continue
             attached = self._attached.setdefault(id(conn), set())
             if dbn in attached:
@@ -375,6 +376,11 @@ class Node:
 
     def check_writable(self, session: Session, db: Database) -> None:
         info = db.info
+        if info.readonly:
+            raise SqlError(ER_SCHEMA_READ_ONLY, readonly_message(info.name, info.readonly_reason,
+                                                                 st.statement_verb(session.info)))
+        if info.hot_standby:
+            raise SqlError(ER_OPTION_PREVENTS_STATEMENT, hot_standby_message(info.name, st.statement_verb(session.info)))
         if info.state != "online" or info.role != "master":
             raise SqlError(
                 ER_OPTION_PREVENTS_STATEMENT,
@@ -385,9 +391,10 @@ class Node:
             )
 
     # -- databases ---------------------------------------------------------------------------------
-    async def create_database(self, session: Session, name: str, if_not_exists: bool) -> Outcome:
+    async def create_database(self, session: Session, name: str, if_not_exists: bool,
+                              hot_standby: bool = False) -> Outcome:
         session.node.accounts.check(session.user, session.host, "CREATE", name)
-        if name.lower() == "information_schema" or self.store.get(name) is not None:
+        if name.lower() in SYSTEM_SCHEMAS or self.store.get(name) is not None:
             if if_not_exists:
                 session.warnings.append(_note(ER_DB_CREATE_EXISTS, f"Can't create database '{name}'; database exists"))
                 return Outcome()
@@ -396,7 +403,7 @@ class Node:
         await self.pass_write_gates(session, name)
         if self.store.get(name) is not None:  # created while this statement waited for UNLOCK TABLES
             raise SqlError(ER_DB_CREATE_EXISTS, f"Can't create database '{name}'; database exists")
-        self.store.create(name)
+        self.store.create(name, hot_standby=hot_standby)
         return Outcome(affected=1)
 
     async def drop_database(self, session: Session, name: str, if_exists: bool) -> Outcome:
@@ -407,6 +414,11 @@ class Node:
                 session.warnings.append(_note(ER_DB_DROP_EXISTS, f"Can't drop database '{name}'; database doesn't exist"))
                 return Outcome()
             raise SqlError(ER_DB_DROP_EXISTS, f"Can't drop database '{name}'; database doesn't exist")
+        if db.info.hot_standby:
+            raise SqlError(ER_OPTION_PREVENTS_STATEMENT, f"Database '{name}' is a hot standby; to drop it, first run "
+                           f"ALTER DATABASE {name} SET HOT_STANDBY OFF")
+        if db.info.readonly:
+            raise SqlError(ER_SCHEMA_READ_ONLY, readonly_message(name, db.info.readonly_reason, "DROP DATABASE"))
         await self.pass_write_gates(session, name)
         await self.features.dropping(name)
         await self.acquire_writer(db, session)
@@ -466,6 +478,19 @@ def _note(code: int, msg: str) -> Any:
     return Warning_("Note", code, msg)
 
 
+def hot_standby_message(name: str, verb: str) -> str:
+    """Yellowbrick's refusal of a client write to a HOT_STANDBY database, with what to do."""
+    return (f"cannot execute {verb} on a hot standby database ('{name}' is written only by replication cycles; "
+            f"promote its replica, or ALTER DATABASE {name} SET HOT_STANDBY OFF)")
+
+
+def readonly_message(name: str, reason: str, verb: str) -> str:
+    """The refusal of a write to a READONLY database, naming why it is READONLY."""
+    why = reason or "ALTER DATABASE ... SET READONLY ON"
+    return (f"Schema '{name}' is in read only mode ({why}): cannot execute {verb}; "
+            f"ALTER DATABASE {name} SET READONLY OFF to write again")
+
+
 def check_db_name(name: str) -> None:
     """MySQL's rules for a new database's name (1102): 1 to 64 characters, no trailing blanks, no
     path separators, dots or NUL bytes (they end a name in C and in file systems)."""
@@ -499,7 +524,7 @@ def _home(ast: exp.Expression, current: str | None) -> tuple[str | None, bool]:
             info = True  # the mysql system schema is served with information_schema (no user database "mysql")
         elif dbn is not None and dbn.lower() == "mysql":
             raise not_supported("Writing the mysql system schema (change accounts with CREATE USER, GRANT, ...)")
-        if dbn is not None and dbn.lower() == "information_schema":
+        if dbn is not None and dbn.lower() in SYSTEM_SCHEMAS:
             info = True
         elif first is None:
             first = t

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from server import variables as sysvars
+from server.features import SYSTEM_SCHEMAS
 from sqlfront import statements as st
 from sqlfront.ddl import (
     TableDef,
@@ -197,7 +198,7 @@ class Session:
             return node.show(self, cmd)
         if isinstance(cmd, st.CreateDatabase):
             await self.implicit_commit()
-            return await node.create_database(self, cmd.name, cmd.if_not_exists)
+            return await node.create_database(self, cmd.name, cmd.if_not_exists, cmd.hot_standby)
         if isinstance(cmd, st.DropDatabase):
             await self.implicit_commit()
             return await node.drop_database(self, cmd.name, cmd.if_exists)
@@ -760,7 +761,7 @@ class Session:
 
     def check_priv(self, priv: str, db: str | None, table: str | None) -> None:
         """Raise unless this session's account holds ``priv`` on ``db`` (the current one when None)."""
-        if db is not None and db.lower() == "information_schema":
+        if db is not None and db.lower() in SYSTEM_SCHEMAS:
             return
         self.node.accounts.check(self.user, self.host, priv, db or self.db, table)
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import sqlglot
 
 from server.accounts import AccountError
+from server.features import view_key
 from sqlfront import statements as st
 from sqlfront.ddl import Column, TableDef
 from sqlfront.errors import (
@@ -343,7 +344,7 @@ def _visible(node: Node, session: Session, dbn: str) -> bool:
 
 def _table_names(node: Node, session: Session, dbn: str) -> list[str]:
     if dbn.lower() == "information_schema":
-        return sorted(INFO_SCHEMA) + sorted(node.features.views())
+        return sorted(INFO_SCHEMA) + sorted(n for n in node.features.views() if "." not in n)
     db = node.store.get(dbn)
     if db is None:
         raise SqlError(ER_BAD_DB, f"Unknown database '{dbn}'")
@@ -455,11 +456,11 @@ def info_schema_columns(node: Node, table: str) -> list[str] | None:
     return view.columns if view is not None else None
 
 
-def info_schema_def(node: Node, table: str) -> TableDef:
-    name = table.upper()
+def info_schema_def(node: Node, schema: str, table: str) -> TableDef:
+    name = view_key(schema, table)
     columns = info_schema_columns(node, name)
     if columns is None:
-        raise SqlError(ER_UNKNOWN_TABLE, f"Unknown table '{table}' in information_schema")
+        raise SqlError(ER_UNKNOWN_TABLE, f"Unknown table '{table}' in {schema.lower()}")
     return _InfoSchemaDef(name=name, columns=[Column(c, "varchar(512)") for c in columns], indexes=[])
 
 

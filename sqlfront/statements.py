@@ -21,6 +21,8 @@ from sqlfront.errors import (
     ER_EMPTY_QUERY,
     ER_INVALID_CHARACTER_STRING,
     ER_NOT_SUPPORTED_YET,
+    ER_PARSE,
+    ER_WRONG_USAGE,
     SqlError,
     not_supported,
     parse_error,
@@ -62,6 +64,7 @@ class Use:
 class CreateDatabase:
     name: str
     if_not_exists: bool
+    hot_standby: bool = False  # Yellowbrick's CREATE DATABASE x HOT_STANDBY ON
 
 
 @dataclass
@@ -419,9 +422,37 @@ def _use(m: re.Match[str]) -> Use:
     return Use(_ident(m.group(1)))
 
 
-@_rule(r"^create\s+(?:database|schema)\s+(if\s+not\s+exists\s+)?" + _IDENT + r"(?:\s+.*)?$")
+@_rule(r"^create\s+(?:database|schema)\s+(if\s+not\s+exists\s+)?" + _IDENT + r"(?:\s+(.*))?$")
 def _create_db(m: re.Match[str]) -> CreateDatabase:
-    return CreateDatabase(_ident(m.group(2)), bool(m.group(1)))
+    return CreateDatabase(_ident(m.group(2)), bool(m.group(1)), _create_db_options(m.group(3) or ""))
+
+
+_DB_OPTION = re.compile(
+    r"\s*(?:default\s+)?(?:(?:character\s+set|charset|collate)\s*=?\s*(?:'[^']*'|\w+)"
+    r"|encryption\s*=?\s*'[yn]'|(hot_standby)\s*=?\s*(on|off))\s*,?",
+    re.I,
+)
+
+
+def _create_db_options(text: str) -> bool:
+    """Check CREATE DATABASE's options (MySQL's CHARACTER SET / COLLATE / ENCRYPTION, accepted and
+    ignored as drlab stores utf8mb4; Yellowbrick's HOT_STANDBY ON|OFF) and return HOT_STANDBY.
+    Anything else is a 1064 naming it: an option silently dropped would create the wrong database."""
+    hot_standby, pos, text = False, 0, text.rstrip()
+    while pos < len(text):
+        m = _DB_OPTION.match(text, pos)
+        if m is None or m.end() == pos:
+            rest = text[pos:].strip()
+            word = rest.split(None, 1)[0] if rest else rest
+            if word.lower() in ("readonly", "read_only", "read"):
+                raise SqlError(ER_WRONG_USAGE, f"Incorrect usage of CREATE DATABASE and {word.upper()}: a database "
+                               "cannot be created READONLY; create it, then ALTER DATABASE <name> SET READONLY ON")
+            raise SqlError(ER_PARSE, f"Unknown CREATE DATABASE option '{word}' near '{rest[:80]}': drlab accepts "
+                           "CHARACTER SET, COLLATE, ENCRYPTION and HOT_STANDBY ON|OFF")
+        if m.group(1):
+            hot_standby = m.group(2).lower() == "on"
+        pos = m.end()
+    return hot_standby
 
 
 @_rule(r"^drop\s+(?:database|schema)\s+(if\s+exists\s+)?" + _IDENT + r"$")
@@ -494,6 +525,18 @@ def check_utf8(text: str) -> None:
         raw = m.group(0).encode("utf-8", "surrogateescape")[:8]
         raise SqlError(ER_INVALID_CHARACTER_STRING, f"Invalid utf8mb4 character string: '{raw.hex().upper()}'; send binary data as a "
                        "hex literal (X'...') or as a prepared statement parameter")
+
+
+def statement_verb(text: str) -> str:
+    """What a statement does, in the words a refusal names: ``INSERT``, ``CREATE TABLE``, ..."""
+    words = _strip_comments(text).split(None, 3)[:3]
+    if not words:
+        return "this statement"
+    if words[0].lower() in ("create", "alter", "drop", "truncate", "rename") and len(words) > 1:
+        if words[1].lower() in ("unique", "fulltext", "spatial", "temporary") and len(words) > 2:
+            return f"{words[0]} {words[2]}".upper()
+        return f"{words[0]} {words[1]}".upper()
+    return words[0].upper()
 
 
 def parse_statement(text: str) -> Command:

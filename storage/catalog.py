@@ -153,6 +153,9 @@ class DbInfo:
     created: float = field(default_factory=time.time)
     reverting: int | None = None  # a revert to this LSN is under way (finished on restart if cut off)
     source_seen: list[float] | None = None  # [epoch, lsn, unix time]: the source's position last learned
+    hot_standby: bool = False  # Yellowbrick HOT_STANDBY: readable, written only by replication cycles
+    readonly: bool = False  # Yellowbrick READONLY: readable, no writes at all (not even cycles)
+    readonly_reason: str = ""  # why READONLY is on (sys.database.readonly_reason)
 
     def __post_init__(self) -> None:  # loaded from JSON: plain strings and dicts
         self.state, self.role = State(self.state), Role(self.role)

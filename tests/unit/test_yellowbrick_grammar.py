@@ -1,0 +1,53 @@
+"""Yellowbrick's database-mode grammar: CREATE DATABASE options, ALTER DATABASE ... SET, and the
+statement names refusals quote."""
+
+from __future__ import annotations
+
+import pytest
+
+from sqlfront import statements as st
+from sqlfront.errors import SqlError
+from sqlfront.yellowbrick import AlterDatabaseSet, parse_yellowbrick
+
+
+@pytest.mark.parametrize(("text", "hot"), [
+    ("CREATE DATABASE x", False), ("create database x hot_standby on", True),
+    ("CREATE DATABASE IF NOT EXISTS x HOT_STANDBY = OFF", False),
+    ("CREATE SCHEMA `x y` DEFAULT CHARACTER SET = utf8mb4 COLLATE utf8mb4_bin HOT_STANDBY ON", True),
+    ("CREATE DATABASE x CHARSET latin1 ENCRYPTION = 'N'", False),
+])
+def test_create_database_options(text: str, hot: bool) -> None:
+    cmd = st.parse_statement(text)
+    assert isinstance(cmd, st.CreateDatabase) and cmd.hot_standby is hot
+
+
+@pytest.mark.parametrize(("text", "code", "named"), [
+    ("CREATE DATABASE x foo bar baz", 1064, "'foo'"), ("CREATE DATABASE x HOT_STANDBY", 1064, "'HOT_STANDBY'"),
+    ("CREATE DATABASE x CHARACTER SET utf8 PARTITIONS 8", 1064, "'PARTITIONS'"),
+    ("CREATE DATABASE x READONLY ON", 1221, "READONLY"),
+])
+def test_unknown_create_database_options_are_named(text: str, code: int, named: str) -> None:
+    with pytest.raises(SqlError) as e:
+        st.parse_statement(text)
+    assert e.value.code == code and named in e.value.message
+
+
+def test_alter_database_set() -> None:
+    assert parse_yellowbrick("alter database `p db` set hot_standby off") == AlterDatabaseSet("p db", "HOT_STANDBY", False)
+    assert parse_yellowbrick("ALTER DATABASE p SET READONLY ON;") == AlterDatabaseSet("p", "READONLY", True)
+    assert parse_yellowbrick("SELECT 1") is None
+    assert parse_yellowbrick("ALTER DATABASE p CHARACTER SET utf8mb4") is None
+    for bad, code in [("ALTER DATABASE p SET FROZEN ON", 1064), ("ALTER DATABASE p SET READONLY 2", 1064),
+                      ("ALTER DATABASE p SET", 1064), ("ALTER DATABASE p DROP REPLICA r", 1235),
+                      ("DROP REMOTE SERVER s", 1235)]:
+        with pytest.raises(SqlError) as e:
+            parse_yellowbrick(bad)
+        assert e.value.code == code
+
+
+@pytest.mark.parametrize(("text", "verb"), [
+    ("insert into t values (1)", "INSERT"), ("CREATE TABLE t (a INT)", "CREATE TABLE"),
+    ("create unique index i on t (a)", "CREATE INDEX"), ("/* c */ TRUNCATE TABLE t", "TRUNCATE TABLE"),
+])
+def test_statement_verb(text: str, verb: str) -> None:
+    assert st.statement_verb(text) == verb

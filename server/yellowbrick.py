@@ -1,20 +1,31 @@
-"""Yellowbrick's database modes on a node (docs/yellowbrick.md): HOT_STANDBY (readable, written
+"""Yellowbrick on a node (docs/yellowbrick.md): the database modes HOT_STANDBY (readable, written
 only by replication cycles) and READONLY (no writes at all), set by ``CREATE DATABASE x HOT_STANDBY
-ON`` and ``ALTER DATABASE x SET ...``, and the ``sys.database`` view. The refusals themselves are in
+ON`` and ``ALTER DATABASE x SET ...``; remote servers (``CREATE / DROP REMOTE SERVER``, kept in the
+store's metadata); and the ``sys.database`` and ``sys.remote_server`` views. The refusals themselves are in
 ``Node.check_writable`` / ``Node.drop_database``, as every write path passes there."""
 
 from __future__ import annotations
 
+import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 from server.node import Node
 from server.session import Outcome, Session
-from sqlfront.errors import ER_BAD_DB, ER_OPTION_PREVENTS_STATEMENT, SqlError
-from sqlfront.yellowbrick import AlterDatabaseSet, parse_yellowbrick
+from sqlfront.errors import (
+    ER_BAD_DB,
+    ER_FOREIGN_SERVER_DOESNT_EXIST,
+    ER_FOREIGN_SERVER_EXISTS,
+    ER_OPTION_PREVENTS_STATEMENT,
+    SqlError,
+)
+from sqlfront.yellowbrick import AlterDatabaseSet, CreateRemoteServer, DropRemoteServer, parse_yellowbrick
 
 DATABASE_COLUMNS = ["database_id", "name", "state", "role", "hot_standby", "readonly", "readonly_reason",
                     "creation_time"]
+REMOTE_SERVER_COLUMNS = ["name", "host", "port", "user", "creation_time"]
+_SERVER_KEY = "remote_server:"  # store metadata: one JSON entry per remote server (password kept, never shown)
 
 
 class Yellowbrick:
@@ -54,6 +65,38 @@ class Yellowbrick:
             node.release_writer(db, session)
         return Outcome()
 
+    async def create_server(self, session: Session, cmd: CreateRemoteServer) -> Outcome:
+        """Record a remote server: where this node's replicas push their cycles (superuser only)."""
+        self.node.accounts.check(session.user, session.host, "SUPER", None)
+        if self.server(cmd.name) is not None:
+            raise SqlError(ER_FOREIGN_SERVER_EXISTS, f"Remote server '{cmd.name}' already exists; DROP REMOTE SERVER "
+                           f"{cmd.name} first to change it")
+        entry = {"name": cmd.name, "host": cmd.host, "port": cmd.port, "user": cmd.user, "password": cmd.password,
+                 "created": time.time()}
+        self.node.store.log.meta_put(_SERVER_KEY + cmd.name.lower(), json.dumps(entry).encode())
+        return Outcome()
+
+    async def drop_server(self, session: Session, cmd: DropRemoteServer) -> Outcome:
+        self.node.accounts.check(session.user, session.host, "SUPER", None)
+        if self.server(cmd.name) is None:
+            if cmd.if_exists:
+                return Outcome()
+            raise SqlError(ER_FOREIGN_SERVER_DOESNT_EXIST, f"Remote server '{cmd.name}' does not exist; "
+                           "SELECT * FROM sys.remote_server lists them")
+        self.node.store.log.meta_put(_SERVER_KEY + cmd.name.lower(), None)
+        return Outcome()
+
+    def server(self, name: str) -> dict[str, Any] | None:
+        """The remote server ``name`` (names are case-insensitive), None if there is none."""
+        raw = self.node.store.log.meta_get(_SERVER_KEY + name.lower())
+        return json.loads(raw) if raw is not None else None
+
+    def remote_server_rows(self, node: Node, session: Session) -> list[tuple[Any, ...]]:
+        """sys.remote_server: every remote server, without its password."""
+        servers = [json.loads(raw) for _, raw in node.store.log.meta_items(_SERVER_KEY)]
+        return [(s["name"], s["host"], s["port"], s["user"], _time(s["created"]))
+                for s in sorted(servers, key=lambda s: s["name"].lower())]
+
     def database_rows(self, node: Node, session: Session) -> list[tuple[Any, ...]]:
         """sys.database: every database the session may see, with its Yellowbrick modes."""
         rows = []
@@ -72,12 +115,15 @@ def _time(t: float) -> str:
 
 
 def install(node: Node) -> Yellowbrick:
-    """Register the Yellowbrick statements and sys.database on ``node``."""
+    """Register the Yellowbrick statements and sys views on ``node``."""
     y = Yellowbrick(node)
     f = node.features
     f.add_parser(parse_yellowbrick)
     f.add_command(AlterDatabaseSet, y.alter_set)
+    f.add_command(CreateRemoteServer, y.create_server)
+    f.add_command(DropRemoteServer, y.drop_server)
     f.add_view("database", DATABASE_COLUMNS, y.database_rows, schema="sys")
+    f.add_view("remote_server", REMOTE_SERVER_COLUMNS, y.remote_server_rows, schema="sys")
     return y
 
 

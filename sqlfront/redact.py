@@ -11,6 +11,7 @@ import re
 
 from sqlfront import accounts as acc
 from sqlfront import dr
+from sqlfront import yellowbrick as yb
 from sqlfront.errors import SqlError
 from sqlfront.grammar import leading_words
 
@@ -25,6 +26,8 @@ def redact(text: str, command: object | None = None) -> str:
     are asked here (a malformed statement of theirs is redacted as the kind it claims to be)."""
     if command is None:
         command = _recognise(text)
+    if isinstance(command, yb.CreateRemoteServer) or command is yb.CreateRemoteServer:
+        return yb.hide_server_password(text)
     if isinstance(command, dr.Replicate) or command is dr.Replicate:
         return dr.hide_source_password(text)
     if isinstance(command, _WITH_PASSWORDS) or command in _WITH_PASSWORDS:
@@ -34,6 +37,8 @@ def redact(text: str, command: object | None = None) -> str:
 
 def _recognise(text: str) -> object | None:
     """The command (or, for malformed text, the command class) the parsers see in ``text``."""
+    if yb.is_remote_server_statement(text):
+        return yb.CreateRemoteServer
     try:
         found = dr.parse_dr(text)
     except SqlError:

@@ -1,11 +1,11 @@
 """Yellowbrick's database-mode and replication statements (docs/yellowbrick.md):
-``ALTER DATABASE db SET HOT_STANDBY | READONLY ON | OFF`` today; the replication statements
-(remote servers, ``ADD / ALTER / DROP REPLICA``) are recognised and refused by name until built."""
+``ALTER DATABASE db SET HOT_STANDBY | READONLY ON | OFF``, ``CREATE / DROP REMOTE SERVER``; the
+replica statements (``ADD / ALTER / DROP REPLICA``) are recognised and refused by name until built."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from sqlfront.errors import ER_PARSE, SqlError, not_supported
@@ -14,6 +14,11 @@ _IDENT = r"(`(?:[^`]|``)+`|[A-Za-z0-9_$]+)"
 _ALTER_DB = re.compile(r"\s*alter\s+(?:database|schema)\s+" + _IDENT + r"\s+(\w+)\b\s*(.*?)\s*;?\s*", re.I | re.S)
 _SET = re.compile(r"(\w+)\s*=?\s*(\w+)", re.S)
 _REMOTE_SERVER = re.compile(r"\s*(create|drop)\s+remote\s+server\b", re.I)
+_CREATE_SERVER = re.compile(r"\s*create\s+remote\s+server\s+" + _IDENT + r"\s+with\s*\((.*)\)\s*;?\s*", re.I | re.S)
+_DROP_SERVER = re.compile(r"\s*drop\s+remote\s+server\s+(if\s+exists\s+)?" + _IDENT + r"\s*;?\s*", re.I | re.S)
+_SERVER_OPTION = re.compile(r"\s*(\w+)\s+('(?:[^'\\]|\\.|'')*'|\d+)\s*(?:,|$)", re.S)
+_PASSWORD = re.compile(r"(\bpassword\s+)'(?:[^'\\]|\\.|'')*'", re.I | re.S)
+_SERVER_OPTIONS = {"HOST": str, "PORT": int, "USER": str, "PASSWORD": str}
 _OPTIONS = ("HOT_STANDBY", "READONLY")
 
 
@@ -27,16 +32,71 @@ class AlterDatabaseSet:
     on: bool
 
 
+@dataclass(frozen=True)
+class CreateRemoteServer:
+    """``CREATE REMOTE SERVER name WITH (HOST 'h' [, PORT n] [, USER 'u'] [, PASSWORD 'p'])``."""
+
+    cacheable: ClassVar[bool] = False  # the text holds a password: kept out of the parse cache
+    name: str
+    host: str
+    port: int = 3306
+    user: str = "root"
+    password: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class DropRemoteServer:
+    cacheable: ClassVar[bool] = True
+    name: str
+    if_exists: bool
+
+
+def hide_server_password(text: str) -> str:
+    """``text`` (a CREATE REMOTE SERVER) with its PASSWORD shown as '***'."""
+    return _PASSWORD.sub(lambda m: m.group(1) + "'***'", text)
+
+
+def is_remote_server_statement(text: str) -> bool:
+    return _REMOTE_SERVER.match(text) is not None
+
+
+def _literal(tok: str) -> str:
+    return tok[1:-1].replace("''", "'").replace("\\'", "'").replace("\\\\", "\\") if tok.startswith("'") else tok
+
+
+def _remote_server(text: str) -> CreateRemoteServer | DropRemoteServer:
+    m = _DROP_SERVER.fullmatch(text)
+    if m is not None:
+        return DropRemoteServer(_ident(m.group(2)), bool(m.group(1)))
+    m = _CREATE_SERVER.fullmatch(text)
+    if m is None:
+        raise SqlError(ER_PARSE, "You have an error in your SQL syntax: expected CREATE REMOTE SERVER <name> WITH "
+                       "(HOST '<host>' [, PORT <port>] [, USER '<user>'] [, PASSWORD '<password>']) or "
+                       "DROP REMOTE SERVER [IF EXISTS] <name>")
+    body, pos, opts = m.group(2).strip(), 0, {}
+    while pos < len(body):
+        o = _SERVER_OPTION.match(body, pos)
+        key = o.group(1) if o else (body[pos:].split(None, 1) or ["?"])[0].strip(",")
+        kind = _SERVER_OPTIONS.get(key.upper())
+        if o is None or kind is None or (kind is int) != o.group(2).isdigit():
+            raise SqlError(ER_PARSE, f"Unknown or malformed CREATE REMOTE SERVER option '{key}': drlab accepts "
+                           "HOST '<host>', PORT <port>, USER '<user>', PASSWORD '<password>'")
+        opts[key.lower()] = kind(_literal(o.group(2)))
+        pos = o.end()
+    if "host" not in opts:
+        raise SqlError(ER_PARSE, "CREATE REMOTE SERVER needs WITH (HOST '<host>'): the host of the other system")
+    return CreateRemoteServer(_ident(m.group(1)), **opts)
+
+
 def _ident(tok: str) -> str:
     return tok[1:-1].replace("``", "`") if tok.startswith("`") else tok
 
 
-def parse_yellowbrick(text: str) -> AlterDatabaseSet | None:
+def parse_yellowbrick(text: str) -> AlterDatabaseSet | CreateRemoteServer | DropRemoteServer | None:
     """The statement in ``text``; None when it is not one of Yellowbrick's; 1064 naming what is
     wrong when it is malformed; 1235 naming the statement when it is one not built yet."""
-    m = _REMOTE_SERVER.match(text)
-    if m is not None:
-        raise not_supported(f"{m.group(1).upper()} REMOTE SERVER (Yellowbrick replication, docs/yellowbrick.md)")
+    if _REMOTE_SERVER.match(text):
+        return _remote_server(text)
     m = _ALTER_DB.fullmatch(text)
     if m is None:
         return None

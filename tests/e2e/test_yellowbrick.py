@@ -88,8 +88,34 @@ def test_unknown_database_options_are_refused_by_name(node) -> None:  # type: ig
     assert _err(node, "ALTER DATABASE x SET READONLY MAYBE")[0] == 1064
     assert _err(node, "ALTER DATABASE nosuch SET READONLY ON")[0] == 1049
     assert _err(node, "CREATE DATABASE sys")[0] == 1007
-    for stmt, named in [("CREATE REMOTE SERVER ybwest WITH (HOST 'ybeast')", "CREATE REMOTE SERVER"),
-                        ("ALTER DATABASE x ADD REPLICA r TO ybwest WITH (FREQUENCY 60)", "ADD REPLICA")]:
-        code, msg = _err(node, stmt)
-        assert code == 1235 and named in msg
+    code, msg = _err(node, "ALTER DATABASE x ADD REPLICA r TO ybwest WITH (FREQUENCY 60)")
+    assert code == 1235 and "ADD REPLICA" in msg
     assert list(_sys_database(node)) == ["x"]
+
+
+def test_remote_servers_are_kept_listed_and_dropped(node_factory) -> None:  # type: ignore[no-untyped-def]
+    n = node_factory("ybwest").start()
+    n.sql("create remote server ybwest with (host 'ybeast')")
+    n.sql("CREATE REMOTE SERVER other WITH (HOST '127.0.0.1', PORT 3307, USER 'repl', PASSWORD 's3cret')")
+    with n.connect() as c, c.cursor() as cur:
+        cur.execute("CREATE REMOTE SERVER third WITH (HOST 'h', PASSWORD 'hidden')")
+        cur.execute("SHOW PROCESSLIST")
+        assert all("hidden" not in str(r) for r in cur.fetchall())
+    assert _err(n, "CREATE REMOTE SERVER YBWEST WITH (HOST 'x')")[0] == 1476
+    code, msg = _err(n, "CREATE REMOTE SERVER bad WITH (HOST 'x', SSL 'on')")
+    assert code == 1064 and "'SSL'" in msg
+    assert _err(n, "CREATE REMOTE SERVER bad WITH (PORT 3306)")[0] == 1064
+    n.kill()
+    n.start()
+    listed = n.sql("SELECT * FROM sys.remote_server")
+    assert listed[:2] == [("other", "127.0.0.1", 3307, "repl", listed[0][4]), ("third", "h", 3306, "root", listed[1][4])]
+    assert listed[2][:4] == ("ybwest", "ybeast", 3306, "root") and "s3cret" not in str(listed)
+    n.sql("DROP REMOTE SERVER other")
+    n.sql("DROP REMOTE SERVER IF EXISTS other")
+    assert _err(n, "DROP REMOTE SERVER other")[0] == 1477
+    n.sql("CREATE USER app IDENTIFIED BY 'pw'")
+    with n.connect(user="app", password="pw") as c, c.cursor() as cur:
+        with pytest.raises(pymysql.MySQLError) as e:
+            cur.execute("DROP REMOTE SERVER third")
+        assert e.value.args[0] == 1227
+    assert [r[0] for r in n.sql("SELECT name FROM sys.remote_server")] == ["third", "ybwest"]

@@ -39,7 +39,7 @@ def test_alter_database_set() -> None:
     assert parse_yellowbrick("ALTER DATABASE p CHARACTER SET utf8mb4") is None
     for bad, code in [("ALTER DATABASE p SET FROZEN ON", 1064), ("ALTER DATABASE p SET READONLY 2", 1064),
                       ("ALTER DATABASE p SET", 1064), ("ALTER DATABASE p DROP REPLICA r", 1235),
-                      ("DROP REMOTE SERVER s", 1235)]:
+                      ("DROP REMOTE SERVER", 1064), ("CREATE REMOTE SERVER s WITH (HOST 'h', X 'y')", 1064)]:
         with pytest.raises(SqlError) as e:
             parse_yellowbrick(bad)
         assert e.value.code == code
@@ -51,3 +51,13 @@ def test_alter_database_set() -> None:
 ])
 def test_statement_verb(text: str, verb: str) -> None:
     assert st.statement_verb(text) == verb
+
+
+def test_create_remote_server_keeps_its_password_out_of_reprs_and_processlist_text() -> None:
+    from sqlfront.redact import redact
+    from sqlfront.yellowbrick import CreateRemoteServer
+
+    text = "create remote server ybeast with(host 'ybwest', port 3307, user 'r', password 'it''s')"
+    cmd = parse_yellowbrick(text)
+    assert cmd == CreateRemoteServer("ybeast", "ybwest", 3307, "r", "it's") and "it" not in repr(cmd).split("user")[1]
+    assert redact(text) == redact(text, cmd) == text.replace("'it''s'", "'***'")

@@ -48,6 +48,7 @@ class Yellowbrick:
             raise SqlError(ER_OPTION_PREVENTS_STATEMENT,
                            f"Database '{cmd.db}' is {'an' if info.role[0] in 'aeiou' else 'a'} {info.role} in state "
                            f"'{info.state}': {cmd.option} can be set ON only on an online primary database")
+        await node.pass_write_gates(session, cmd.db)
         await node.acquire_writer(db, session)
         try:
             if cmd.option == "HOT_STANDBY":

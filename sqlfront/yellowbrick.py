@@ -88,6 +88,50 @@ def _remote_server(text: str) -> CreateRemoteServer | DropRemoteServer:
     return CreateRemoteServer(_ident(m.group(1)), **opts)
 
 
+_NAME = r"(?:`(?:[^`]|``)+`|[A-Za-z0-9_$]+|'(?:[^']|'')*')"
+_INT, _BOOL = r"\d+", r"(?:true|false|on|off|yes|no|1|0)"
+_REPLICA_OPTIONS = {"FREQUENCY": _INT, "ALIAS": _NAME, "EXCLUDE": r"'(?:[^']|'')*'",
+                    "SECURITY_MODE": r"'(?:all|none)'", "BW_LIMIT": _INT, "REVERSE_REPLICA": _NAME,
+                    "TABLE_LEVEL_RESTART": _BOOL}
+_ADD_REPLICA = re.compile(r"replica\s+" + _NAME + r"\s+to\s+" + _NAME + r"\s+with\s*\((.*)\)", re.I | re.S)
+_ALTER_REPLICA = re.compile(r"replica\s+" + _NAME + r"\s+(start(?:\s+with\s+chain\s+" + _NAME + r")?|pause|resume|force"
+                            r"|promote(?:\s+with\s+data\s+loss)?|with\s*\((.*)\))", re.I | re.S)
+_REPLICA_OPTION = re.compile(r"\s*(\w+)\s+(" + _NAME + r"|\S+?)\s*(?:,|$)", re.S)
+_DROP_REPLICA = re.compile(r"replica\s+" + _NAME, re.I | re.S)
+
+
+def _check_replica_statement(verb: str, rest: str) -> None:
+    """Raise 1064 naming what is wrong in ``ADD / ALTER / DROP REPLICA ...`` (facts.md §10)."""
+    if verb == "DROP":
+        if _DROP_REPLICA.fullmatch(rest) is None:
+            raise SqlError(ER_PARSE, "You have an error in your SQL syntax: expected ALTER DATABASE <db> DROP REPLICA <name>")
+        return
+    m = (_ADD_REPLICA if verb == "ADD" else _ALTER_REPLICA).fullmatch(rest)
+    if m is None:
+        raise SqlError(ER_PARSE, "You have an error in your SQL syntax: expected " + (
+            "ALTER DATABASE <db> ADD REPLICA <name> TO <remote_server> WITH (FREQUENCY <seconds> [, ALIAS <db>] "
+            "[, EXCLUDE '<schemas>'] [, SECURITY_MODE 'ALL'|'NONE'] [, BW_LIMIT <MB>] [, REVERSE_REPLICA <name>] "
+            "[, TABLE_LEVEL_RESTART <bool>])" if verb == "ADD" else
+            "ALTER DATABASE <db> ALTER REPLICA <name> START [WITH CHAIN <chain>] | PAUSE | RESUME | FORCE | "
+            "PROMOTE [WITH DATA LOSS] | WITH (FREQUENCY <seconds> [, TABLE_LEVEL_RESTART <bool>])"))
+    body = m.group(1) if verb == "ADD" else m.group(2)
+    if body is None:
+        return
+    allowed = _REPLICA_OPTIONS if verb == "ADD" else {k: _REPLICA_OPTIONS[k] for k in ("FREQUENCY", "TABLE_LEVEL_RESTART")}
+    seen, body, pos = set(), body.strip(), 0
+    while pos < len(body):
+        o = _REPLICA_OPTION.match(body, pos)
+        pattern = allowed.get(o.group(1).upper()) if o else None
+        if o is None or pattern is None or not re.fullmatch(pattern, o.group(2), re.I | re.S):
+            item = o.group(0).strip(" ,") if o else body[pos:].strip()
+            raise SqlError(ER_PARSE, f"Unknown or malformed {verb} REPLICA option '{item[:40]}': drlab accepts "
+                           + ", ".join(allowed))
+        seen.add(o.group(1).upper())
+        pos = o.end()
+    if "FREQUENCY" not in seen:
+        raise SqlError(ER_PARSE, f"{verb} REPLICA needs WITH (FREQUENCY <seconds>): it has no default")
+
+
 def _ident(tok: str) -> str:
     return tok[1:-1].replace("``", "`") if tok.startswith("`") else tok
 
@@ -101,7 +145,8 @@ def parse_yellowbrick(text: str) -> AlterDatabaseSet | CreateRemoteServer | Drop
     if m is None:
         return None
     db, verb, rest = _ident(m.group(1)), m.group(2).upper(), m.group(3)
-    if verb in ("ADD", "ALTER", "DROP") and rest.upper().startswith("REPLICA"):
+    if verb in ("ADD", "ALTER", "DROP") and re.match(r"replica\b", rest, re.I):
+        _check_replica_statement(verb, rest)
         raise not_supported(f"ALTER DATABASE ... {verb} REPLICA (Yellowbrick replication, docs/yellowbrick.md)")
     if verb != "SET":
         return None  # MySQL's ALTER DATABASE forms stay with the core grammar

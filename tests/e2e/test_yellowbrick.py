@@ -90,6 +90,8 @@ def test_unknown_database_options_are_refused_by_name(node) -> None:  # type: ig
     assert _err(node, "CREATE DATABASE sys")[0] == 1007
     code, msg = _err(node, "ALTER DATABASE x ADD REPLICA r TO ybwest WITH (FREQUENCY 60)")
     assert code == 1235 and "ADD REPLICA" in msg
+    code, msg = _err(node, "ALTER DATABASE x ADD REPLICA r TO ybwest WITH (FREQUENCY 60, COLOUR 'red')")
+    assert code == 1064 and "'COLOUR 'red''" in msg
     assert list(_sys_database(node)) == ["x"]
 
 

@@ -61,3 +61,37 @@ def test_create_remote_server_keeps_its_password_out_of_reprs_and_processlist_te
     cmd = parse_yellowbrick(text)
     assert cmd == CreateRemoteServer("ybeast", "ybwest", 3307, "r", "it's") and "it" not in repr(cmd).split("user")[1]
     assert redact(text) == redact(text, cmd) == text.replace("'it''s'", "'***'")
+
+
+@pytest.mark.parametrize("text", [
+    "alter database premdb add replica premdb_replica to ybwest with (alias premdb_replicated, frequency 60)",
+    "alter database premdb_replicated add replica reverse_premdb_replica to ybeast "
+    "with(alias premdb, reverse_replica premdb_replica, frequency 60)",
+    "ALTER DATABASE x ADD REPLICA r TO s WITH (FREQUENCY 5, EXCLUDE 'a,b', SECURITY_MODE 'NONE', BW_LIMIT 10, "
+    "TABLE_LEVEL_RESTART true)",
+    "alter database premdb alter replica premdb_replica start", "ALTER DATABASE x ALTER REPLICA r START WITH CHAIN c",
+    "alter database x alter replica r pause", "alter database x alter replica r resume",
+    "alter database x alter replica r force", "alter database premdb alter replica premdb_replica promote",
+    "alter database x alter replica r promote with data loss", "alter database x alter replica r with (frequency 5)",
+    "alter database x drop replica r",
+])
+def test_replica_statements_parse_and_are_refused_as_not_built(text: str) -> None:
+    with pytest.raises(SqlError) as e:
+        parse_yellowbrick(text)
+    assert e.value.code == 1235 and "REPLICA (Yellowbrick replication" in e.value.message
+
+
+@pytest.mark.parametrize(("text", "named"), [
+    ("alter database x add replica r to s with (alias y)", "needs WITH (FREQUENCY"),
+    ("alter database x add replica r to s with (frequency 60, colour 1)", "'colour 1'"),
+    ("alter database x add replica r to s with (frequency 6x0)", "'frequency 6x0'"),
+    ("alter database x add replica r to s with (frequency 60, security_mode 'SOME')", "'security_mode 'SOME''"),
+    ("alter database x alter replica r with (alias y)", "'alias y'"),
+    ("alter database x alter replica r explode", "ALTER REPLICA <name> START"),
+    ("alter database x add replica r with (frequency 60)", "ADD REPLICA <name> TO <remote_server>"),
+    ("alter database x drop replica", "DROP REPLICA <name>"),
+])
+def test_malformed_replica_statements_are_a_1064_naming_the_problem(text: str, named: str) -> None:
+    with pytest.raises(SqlError) as e:
+        parse_yellowbrick(text)
+    assert e.value.code == 1064 and named in e.value.message

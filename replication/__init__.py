@@ -1,6 +1,7 @@
 """Replication between nodes: the replication protocol (``protocol``), the replica side of a DR
 link (``link``), the source side (``source``), and the manager that runs REPLICATE DATABASE,
-differential failback, PAUSE / CONTINUE / STOP REPLICATING and the links' status (``manager``).
+differential failback, PAUSE / CONTINUE / STOP REPLICATING and the links' status (``manager``), and the
+Yellowbrick-style cycles a source pushes to its target (``cycle``).
 
 May import: ``storage`` and the standard library / third-party packages, nothing else of ours.
 What it needs from the node is the ``manager.Host`` protocol, which the node implements; its

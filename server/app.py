@@ -98,7 +98,7 @@ async def serve(node: Node, host: str, port: int, tls: ssl.SSLContext | None) ->
     await asyncio.sleep(0)
 
 
-def install_features(node: Node) -> None:
+def install_features(node: Node, yb_min_frequency: int = yellowbrick.MIN_FREQUENCY) -> None:
     """Register every feature beside plain SQL on ``node`` (before it serves). Replication comes
     first: its parsers see the internal replication statements before any other grammar."""
     dr.install(node)
@@ -106,13 +106,13 @@ def install_features(node: Node) -> None:
     locks.install(node)
     pipelines.install(node)
     retention.install(node)
-    yellowbrick.install(node)
+    yellowbrick.install(node, yb_min_frequency)
 
 
 def run_node(data: str, host: str, port: int, name: str, root_password: str, tls_cert: str | None,
              tls_key: str | None, log_level: str, host_map: dict[str, str] | None = None,
              metrics_port: int | None = None, secure_file_priv: str | None = None,
-             mysql_version: str | None = None) -> int:
+             mysql_version: str | None = None, yb_min_frequency: int = yellowbrick.MIN_FREQUENCY) -> int:
     """Start a node; its exit code (2: it could not start, with one line on stderr saying why)."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     os.umask(0o077)  # the data directory's files are the node user's alone (they hold source passwords)
@@ -131,7 +131,7 @@ def run_node(data: str, host: str, port: int, name: str, root_password: str, tls
         print(f"drlab: {e}", file=sys.stderr)
         return 2
     node = Node(Path(data), name, root_password, port=port)
-    install_features(node)
+    install_features(node, yb_min_frequency)
     node.host_map.update(host_map or {})
     if secure_file_priv is not None:
         node.globals.values["secure_file_priv"] = secure_file_priv

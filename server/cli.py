@@ -44,6 +44,9 @@ def add_node_arguments(parser: argparse.ArgumentParser) -> None:
                              "SingleStore's 5.7.32, for applications that require one (Django 5: 8.0.11 or later)")
     parser.add_argument("--secure-file-priv", default=None, metavar="DIR",
                       help="the only directory pipelines may read files from (secure_file_priv)")
+    parser.add_argument("--yb-min-frequency", type=int, default=5, metavar="SECONDS",
+                        help="smallest FREQUENCY a Yellowbrick-style replica accepts (default 5, Yellowbrick's; "
+                             "lower it for tests)")
 
 
 def load_host_map(path: str | None) -> dict[str, str]:
@@ -109,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         data=args.data, host=args.host, port=args.port, name=args.name or f"{args.host}:{args.port}",
         root_password=password, tls_cert=args.tls_cert, tls_key=args.tls_key, log_level=args.log_level,
         host_map=host_map, metrics_port=args.metrics_port, secure_file_priv=secure_file_priv,
-        mysql_version=args.mysql_version,
+        mysql_version=args.mysql_version, yb_min_frequency=args.yb_min_frequency,
     )
 
 

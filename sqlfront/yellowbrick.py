@@ -1,6 +1,6 @@
 """Yellowbrick's database-mode and replication statements (docs/yellowbrick.md):
-``ALTER DATABASE db SET HOT_STANDBY | READONLY ON | OFF``, ``CREATE / DROP REMOTE SERVER``; the
-replica statements (``ADD / ALTER / DROP REPLICA``) are recognised and refused by name until built."""
+``ALTER DATABASE db SET HOT_STANDBY | READONLY ON | OFF``, ``CREATE / DROP REMOTE SERVER``,
+``ADD / ALTER / DROP REPLICA``, and the internal ``YELLOWBRICK CYCLE`` a source pushes to its target."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from sqlfront.errors import ER_PARSE, SqlError, not_supported
+from sqlfront.errors import ER_PARSE, SqlError
 
 _IDENT = r"(`(?:[^`]|``)+`|[A-Za-z0-9_$]+)"
 _ALTER_DB = re.compile(r"\s*alter\s+(?:database|schema)\s+" + _IDENT + r"\s+(\w+)\b\s*(.*?)\s*;?\s*", re.I | re.S)
@@ -93,19 +93,88 @@ _INT, _BOOL = r"\d+", r"(?:true|false|on|off|yes|no|1|0)"
 _REPLICA_OPTIONS = {"FREQUENCY": _INT, "ALIAS": _NAME, "EXCLUDE": r"'(?:[^']|'')*'",
                     "SECURITY_MODE": r"'(?:all|none)'", "BW_LIMIT": _INT, "REVERSE_REPLICA": _NAME,
                     "TABLE_LEVEL_RESTART": _BOOL}
-_ADD_REPLICA = re.compile(r"replica\s+" + _NAME + r"\s+to\s+" + _NAME + r"\s+with\s*\((.*)\)", re.I | re.S)
-_ALTER_REPLICA = re.compile(r"replica\s+" + _NAME + r"\s+(start(?:\s+with\s+chain\s+" + _NAME + r")?|pause|resume|force"
+_ADD_REPLICA = re.compile(r"replica\s+(" + _NAME + r")\s+to\s+(" + _NAME + r")\s+with\s*\((.*)\)", re.I | re.S)
+_ALTER_REPLICA = re.compile(r"replica\s+(" + _NAME + r")\s+(start(?:\s+with\s+chain\s+" + _NAME + r")?|pause|resume|force"
                             r"|promote(?:\s+with\s+data\s+loss)?|with\s*\((.*)\))", re.I | re.S)
 _REPLICA_OPTION = re.compile(r"\s*(\w+)\s+(" + _NAME + r"|\S+?)\s*(?:,|$)", re.S)
-_DROP_REPLICA = re.compile(r"replica\s+" + _NAME, re.I | re.S)
+_DROP_REPLICA = re.compile(r"replica\s+(" + _NAME + r")", re.I | re.S)
 
 
-def _check_replica_statement(verb: str, rest: str) -> None:
-    """Raise 1064 naming what is wrong in ``ADD / ALTER / DROP REPLICA ...`` (facts.md §10)."""
+@dataclass(frozen=True)
+class AddReplica:
+    """``ALTER DATABASE db ADD REPLICA name TO server WITH (...)``; ``options`` are the upper-case
+    option names with their values as written (literals unquoted)."""
+
+    cacheable: ClassVar[bool] = True
+    db: str
+    name: str
+    server: str
+    options: tuple[tuple[str, str], ...]
+
+    def option(self, key: str) -> str | None:
+        return dict(self.options).get(key)
+
+
+@dataclass(frozen=True)
+class AlterReplica:
+    """``ALTER DATABASE db ALTER REPLICA name <action>``: START | PAUSE | RESUME | FORCE | PROMOTE |
+    PROMOTE WITH DATA LOSS | START WITH CHAIN | WITH (options)."""
+
+    cacheable: ClassVar[bool] = True
+    db: str
+    name: str
+    action: str
+    options: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class DropReplica:
+    cacheable: ClassVar[bool] = True
+    db: str
+    name: str
+
+
+@dataclass(frozen=True)
+class YbCycle:
+    """Internal: one part of a replication cycle a source pushes to its target (docs/yellowbrick.md).
+    ``data`` holds records framed as 8-byte LSN, 4-byte length, bytes."""
+
+    cacheable: ClassVar[bool] = False
+    target: str
+    base: int
+    part: int
+    final: bool
+    epochs: str  # the source's epoch history, JSON
+    data: bytes
+
+
+_CYCLE = re.compile(r"\s*yellowbrick\s+cycle\s+'((?:[^'\\]|\\.|'')*)'\s+base\s+(\d+)\s+part\s+(\d+)(\s+final)?"
+                    r"\s+epochs\s+x'([0-9a-fA-F]*)'\s+data\s+x'([0-9a-fA-F]*)'\s*", re.I | re.S)
+
+
+def parse_cycle(text: str) -> YbCycle | None:
+    """The internal cycle statement in ``text``, None for any other text."""
+    if not re.match(r"\s*yellowbrick\s+cycle\b", text, re.I):
+        return None
+    m = _CYCLE.fullmatch(text)
+    if m is None:
+        raise SqlError(ER_PARSE, "Malformed YELLOWBRICK CYCLE statement (internal to Yellowbrick-style replication)")
+    return YbCycle(_literal("'" + m.group(1) + "'"), int(m.group(2)), int(m.group(3)), bool(m.group(4)),
+                   bytes.fromhex(m.group(5)).decode(), bytes.fromhex(m.group(6)))
+
+
+def quote_literal(text: str) -> str:
+    """``text`` as a SQL string literal."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _replica_statement(db: str, verb: str, rest: str) -> AddReplica | AlterReplica | DropReplica:
+    """``ADD / ALTER / DROP REPLICA ...`` (facts.md §10), or a 1064 naming what is wrong."""
     if verb == "DROP":
-        if _DROP_REPLICA.fullmatch(rest) is None:
+        d = _DROP_REPLICA.fullmatch(rest)
+        if d is None:
             raise SqlError(ER_PARSE, "You have an error in your SQL syntax: expected ALTER DATABASE <db> DROP REPLICA <name>")
-        return
+        return DropReplica(db, _name(d.group(1)))
     m = (_ADD_REPLICA if verb == "ADD" else _ALTER_REPLICA).fullmatch(rest)
     if m is None:
         raise SqlError(ER_PARSE, "You have an error in your SQL syntax: expected " + (
@@ -114,11 +183,14 @@ def _check_replica_statement(verb: str, rest: str) -> None:
             "[, TABLE_LEVEL_RESTART <bool>])" if verb == "ADD" else
             "ALTER DATABASE <db> ALTER REPLICA <name> START [WITH CHAIN <chain>] | PAUSE | RESUME | FORCE | "
             "PROMOTE [WITH DATA LOSS] | WITH (FREQUENCY <seconds> [, TABLE_LEVEL_RESTART <bool>])"))
-    body = m.group(1) if verb == "ADD" else m.group(2)
-    if body is None:
-        return
+    name = _name(m.group(1))
+    body = m.group(3)
+    if verb == "ALTER" and body is None:
+        action = " ".join(m.group(2).upper().split())
+        return AlterReplica(db, name, "START WITH CHAIN" if action.startswith("START WITH") else action)
     allowed = _REPLICA_OPTIONS if verb == "ADD" else {k: _REPLICA_OPTIONS[k] for k in ("FREQUENCY", "TABLE_LEVEL_RESTART")}
-    seen, body, pos = set(), body.strip(), 0
+    seen: dict[str, str] = {}
+    body, pos = body.strip(), 0
     while pos < len(body):
         o = _REPLICA_OPTION.match(body, pos)
         pattern = allowed.get(o.group(1).upper()) if o else None
@@ -126,19 +198,29 @@ def _check_replica_statement(verb: str, rest: str) -> None:
             item = o.group(0).strip(" ,") if o else body[pos:].strip()
             raise SqlError(ER_PARSE, f"Unknown or malformed {verb} REPLICA option '{item[:40]}': drlab accepts "
                            + ", ".join(allowed))
-        seen.add(o.group(1).upper())
+        seen[o.group(1).upper()] = _name(o.group(2))
         pos = o.end()
     if "FREQUENCY" not in seen:
         raise SqlError(ER_PARSE, f"{verb} REPLICA needs WITH (FREQUENCY <seconds>): it has no default")
+    options = tuple(seen.items())
+    if verb == "ADD":
+        return AddReplica(db, name, _name(m.group(2)), options)
+    return AlterReplica(db, name, "WITH", options)
+
+
+def _name(tok: str) -> str:
+    """An identifier or string literal as the name it spells."""
+    return _literal(tok) if tok.startswith("'") else _ident(tok)
 
 
 def _ident(tok: str) -> str:
     return tok[1:-1].replace("``", "`") if tok.startswith("`") else tok
 
 
-def parse_yellowbrick(text: str) -> AlterDatabaseSet | CreateRemoteServer | DropRemoteServer | None:
+def parse_yellowbrick(text: str) -> (AlterDatabaseSet | CreateRemoteServer | DropRemoteServer | AddReplica | AlterReplica
+                                     | DropReplica | None):
     """The statement in ``text``; None when it is not one of Yellowbrick's; 1064 naming what is
-    wrong when it is malformed; 1235 naming the statement when it is one not built yet."""
+    wrong when it is malformed."""
     if _REMOTE_SERVER.match(text):
         return _remote_server(text)
     m = _ALTER_DB.fullmatch(text)
@@ -146,8 +228,7 @@ def parse_yellowbrick(text: str) -> AlterDatabaseSet | CreateRemoteServer | Drop
         return None
     db, verb, rest = _ident(m.group(1)), m.group(2).upper(), m.group(3)
     if verb in ("ADD", "ALTER", "DROP") and re.match(r"replica\b", rest, re.I):
-        _check_replica_statement(verb, rest)
-        raise not_supported(f"ALTER DATABASE ... {verb} REPLICA (Yellowbrick replication, docs/yellowbrick.md)")
+        return _replica_statement(db, verb, rest)
     if verb != "SET":
         return None  # MySQL's ALTER DATABASE forms stay with the core grammar
     s = _SET.fullmatch(rest)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pymysql
 import pytest
 
-from lab.harness import NodeProcess
+from lab.harness import NodeProcess, wait_for
 
 
 def _err(n: NodeProcess, stmt: str, database: str | None = None) -> tuple[int, str]:
@@ -89,7 +89,7 @@ def test_unknown_database_options_are_refused_by_name(node) -> None:  # type: ig
     assert _err(node, "ALTER DATABASE nosuch SET READONLY ON")[0] == 1049
     assert _err(node, "CREATE DATABASE sys")[0] == 1007
     code, msg = _err(node, "ALTER DATABASE x ADD REPLICA r TO ybwest WITH (FREQUENCY 60)")
-    assert code == 1235 and "ADD REPLICA" in msg
+    assert code == 1477 and "CREATE REMOTE SERVER it first" in msg
     code, msg = _err(node, "ALTER DATABASE x ADD REPLICA r TO ybwest WITH (FREQUENCY 60, COLOUR 'red')")
     assert code == 1064 and "'COLOUR 'red''" in msg
     assert list(_sys_database(node)) == ["x"]
@@ -121,3 +121,93 @@ def test_remote_servers_are_kept_listed_and_dropped(node_factory) -> None:  # ty
             cur.execute("DROP REMOTE SERVER third")
         assert e.value.args[0] == 1227
     assert [r[0] for r in n.sql("SELECT name FROM sys.remote_server")] == ["third", "ybwest"]
+
+
+def _pair(node_factory) -> tuple[NodeProcess, NodeProcess]:  # type: ignore[no-untyped-def]
+    west = node_factory("ybwest", extra=["--yb-min-frequency", "1"]).start()
+    east = node_factory("ybeast", extra=["--yb-min-frequency", "1"]).start()
+    west.sql(f"CREATE REMOTE SERVER ybwest WITH (HOST '127.0.0.1', PORT {east.port})")
+    return west, east
+
+
+def _status(n: NodeProcess) -> list[dict]:
+    with n.connect() as c, c.cursor(pymysql.cursors.DictCursor) as cur:
+        cur.execute("SELECT * FROM sys.replica_status ORDER BY snapshot_id")
+        return list(cur.fetchall())
+
+
+def _count(n: NodeProcess, db: str = "premdb_replicated") -> int:
+    return n.sql("SELECT COUNT(*) FROM t", db)[0][0]
+
+
+def test_a_replica_pushes_cycles_to_a_hot_standby_target(node_factory) -> None:  # type: ignore[no-untyped-def]
+    west, east = _pair(node_factory)
+    west.sql("CREATE DATABASE premdb")
+    west.sql("CREATE TABLE premdb.t (id INT PRIMARY KEY, v VARCHAR(20))")
+    for i in range(1, 21):
+        west.sql(f"INSERT INTO premdb.t VALUES ({i}, 'row {i}')")
+    west.sql("alter database premdb add replica premdb_replica to ybwest with (alias premdb_replicated, frequency 1)")
+    assert west.sql("SELECT name, database_name, alias, state FROM sys.replica") == [
+        ("premdb_replica", "premdb", "premdb_replicated", "NOT_STARTED")]
+    assert [r["state"] for r in _status(west)] == ["NOT_STARTED"]
+    assert _err(west, "alter database premdb add replica again to ybwest with (frequency 1)")[0] == 1210
+    assert _err(west, "alter database premdb alter replica premdb_replica with (frequency 0)")[0] == 1210
+    assert _err(west, "alter database premdb alter replica premdb_replica pause")[0] == 1210
+    west.sql("alter database premdb alter replica premdb_replica start")
+    wait_for(lambda: _count(east) == 20, what="the first cycle copied the 20 rows")
+    assert _sys_database(east)["premdb_replicated"]["hot_standby"] == 1
+    assert _err(east, "INSERT INTO t VALUES (99, 'x')", "premdb_replicated")[0] == 1290
+    first = _status(west)[0]
+    assert first["error_string"] is None and first["sent_records"] == 21 and first["sent_bytes"] > 0
+    for i in range(21, 31):
+        west.sql(f"INSERT INTO premdb.t VALUES ({i}, 'row {i}')")
+    wait_for(lambda: _count(east) == 30, what="a later cycle shipped the 10 new rows")
+    rows = _status(west)
+    assert sum(r["sent_records"] for r in rows) == 31 and all(r["state"] == "RUNNING" for r in rows)
+    assert west.sql("CHECKSUM TABLE t", "premdb")[0][1] == east.sql("CHECKSUM TABLE t", "premdb_replicated")[0][1]
+
+    west.sql("alter database premdb alter replica premdb_replica pause")
+    west.sql("INSERT INTO premdb.t VALUES (31, 'paused')")
+    cycles = len(_status(west))
+    assert _count(east) == 30 and len(_status(west)) == cycles
+    assert _err(west, "alter database premdb alter replica premdb_replica promote")[0] == 1235
+    west.sql("alter database premdb alter replica premdb_replica force")
+    assert _count(east) == 31 and _status(west)[-1]["sent_records"] == 1
+
+    east.kill()
+    west.sql("alter database premdb alter replica premdb_replica resume")
+    west.sql("INSERT INTO premdb.t VALUES (32, 'east down')")
+    wait_for(lambda: "Can't reach the remote server ybwest" in (_status(west)[-1]["error_string"] or ""),
+             what="a cycle failed while the target was down")
+    east.start()
+    wait_for(lambda: _count(east) == 32, what="cycles resumed once the target was back")
+
+    west.kill()
+    west.start()
+    assert west.sql("SELECT state FROM sys.replica") == [("RUNNING",)]
+    west.sql("INSERT INTO premdb.t VALUES (33, 'after restart')")
+    wait_for(lambda: _count(east) == 33, what="the replica resumed by itself after a kill -9 of its source")
+    west.sql("alter database premdb drop replica premdb_replica")
+    assert west.sql("SELECT * FROM sys.replica") == [] and west.sql("SELECT * FROM sys.replica_status") == []
+    east.sql("ALTER DATABASE premdb_replicated SET HOT_STANDBY OFF")
+    east.sql("INSERT INTO premdb_replicated.t VALUES (100, 'promoted by hand')")
+
+
+def test_a_replica_target_must_be_missing_or_an_empty_hot_standby(node_factory) -> None:  # type: ignore[no-untyped-def]
+    west, east = _pair(node_factory)
+    west.sql("CREATE DATABASE premdb")
+    east.sql("CREATE DATABASE premdb")
+    west.sql("alter database premdb add replica r to ybwest with (frequency 1)")
+    west.sql("alter database premdb alter replica r start")
+    wait_for(lambda: "exists and is not HOT_STANDBY" in (_status(west)[-1]["error_string"] or ""),
+             what="the cycle refused an ordinary target")
+    west.sql("alter database premdb alter replica r pause")
+    east.sql("DROP DATABASE premdb")
+    east.sql("CREATE DATABASE premdb HOT_STANDBY ON")
+    west.sql("alter database premdb alter replica r force")
+    assert _sys_database(east)["premdb"]["hot_standby"] == 1
+    assert _err(west, "alter database premdb add replica r2 to nosuch with (frequency 1)")[0] == 1210
+    west.sql("alter database premdb drop replica r")
+    assert _err(west, "alter database premdb add replica r2 to nosuch with (frequency 1)")[0] == 1477
+    assert _err(west, "alter database premdb add replica r2 to ybwest with (frequency 1, bw_limit 5)")[0] == 1235
+    assert _err(east, "alter database premdb add replica r3 to ybwest with (frequency 1)")[0] == 1290

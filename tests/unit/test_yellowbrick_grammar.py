@@ -7,7 +7,7 @@ import pytest
 
 from sqlfront import statements as st
 from sqlfront.errors import SqlError
-from sqlfront.yellowbrick import AlterDatabaseSet, parse_yellowbrick
+from sqlfront.yellowbrick import AddReplica, AlterDatabaseSet, AlterReplica, DropReplica, parse_yellowbrick
 
 
 @pytest.mark.parametrize(("text", "hot"), [
@@ -38,7 +38,7 @@ def test_alter_database_set() -> None:
     assert parse_yellowbrick("SELECT 1") is None
     assert parse_yellowbrick("ALTER DATABASE p CHARACTER SET utf8mb4") is None
     for bad, code in [("ALTER DATABASE p SET FROZEN ON", 1064), ("ALTER DATABASE p SET READONLY 2", 1064),
-                      ("ALTER DATABASE p SET", 1064), ("ALTER DATABASE p DROP REPLICA r", 1235),
+                      ("ALTER DATABASE p SET", 1064), ("ALTER DATABASE p DROP REPLICA", 1064),
                       ("DROP REMOTE SERVER", 1064), ("CREATE REMOTE SERVER s WITH (HOST 'h', X 'y')", 1064)]:
         with pytest.raises(SqlError) as e:
             parse_yellowbrick(bad)
@@ -75,10 +75,34 @@ def test_create_remote_server_keeps_its_password_out_of_reprs_and_processlist_te
     "alter database x alter replica r promote with data loss", "alter database x alter replica r with (frequency 5)",
     "alter database x drop replica r",
 ])
-def test_replica_statements_parse_and_are_refused_as_not_built(text: str) -> None:
-    with pytest.raises(SqlError) as e:
-        parse_yellowbrick(text)
-    assert e.value.code == 1235 and "REPLICA (Yellowbrick replication" in e.value.message
+def test_replica_statements_parse(text: str) -> None:
+    assert isinstance(parse_yellowbrick(text), (AddReplica, AlterReplica, DropReplica))
+
+
+def test_replica_statements_carry_their_parts() -> None:
+    assert parse_yellowbrick("alter database premdb_replicated add replica reverse_premdb_replica to ybeast "
+                             "with(alias premdb, reverse_replica premdb_replica, frequency 60)") == AddReplica(
+        "premdb_replicated", "reverse_premdb_replica", "ybeast",
+        (("ALIAS", "premdb"), ("REVERSE_REPLICA", "premdb_replica"), ("FREQUENCY", "60")))
+    assert parse_yellowbrick("ALTER DATABASE x ALTER REPLICA r PROMOTE  WITH DATA LOSS") == AlterReplica(
+        "x", "r", "PROMOTE WITH DATA LOSS")
+    assert parse_yellowbrick("alter database x alter replica r with (frequency 5)") == AlterReplica(
+        "x", "r", "WITH", (("FREQUENCY", "5"),))
+    assert parse_yellowbrick("alter database x drop replica `r`") == DropReplica("x", "r")
+
+
+def test_the_internal_cycle_statement_round_trips() -> None:
+    from replication.cycle import frame, unframe
+    from sqlfront.yellowbrick import YbCycle, parse_cycle, quote_literal
+
+    records = [(7, b"\x00abc"), (8, b"")]
+    text = (f"YELLOWBRICK CYCLE {quote_literal('p' + chr(39) + 'q')} BASE 6 PART 0 FINAL "
+            f"EPOCHS x'{b'[[1, 1]]'.hex()}' DATA x'{frame(records).hex()}'")
+    cmd = parse_cycle(text)
+    assert cmd == YbCycle("p'q", 6, 0, True, "[[1, 1]]", frame(records)) and unframe(cmd.data) == records
+    assert parse_cycle("SELECT 1") is None
+    with pytest.raises(SqlError):
+        parse_cycle("YELLOWBRICK CYCLE 'x' BASE z")
 
 
 @pytest.mark.parametrize(("text", "named"), [

@@ -57,6 +57,7 @@ MIN_FREQUENCY = 5  # seconds: Yellowbrick's minimum FREQUENCY (drlab node --yb-m
 _CYCLES_KEPT = 1000  # cycle rows kept per replica in memory for sys.replica_status
 _UNBUILT_OPTIONS = ("EXCLUDE", "SECURITY_MODE", "BW_LIMIT", "REVERSE_REPLICA", "TABLE_LEVEL_RESTART")
 _HOLD = "yellowbrick replica "
+RESTART_REASON = "the node restarted: a replication source stays READONLY"
 
 
 @dataclass
@@ -81,9 +82,17 @@ class Yellowbrick:
 
     # -- service -----------------------------------------------------------------------------------
     async def start(self) -> None:
+        """Load the replicas; their source databases start READONLY (Yellowbrick does so after a
+        restart or upgrade) until a cycle of a RUNNING replica reaches the target."""
         for _, raw in self.node.store.log.meta_items(_REPLICA_KEY):
             r = Replica(json.loads(raw))
             self.replicas[r.spec["db"].lower()] = r
+            db = self.node.store.get(r.spec["db"])
+            if db is not None and (not db.info.readonly or db.info.readonly_reason.startswith(RESTART_REASON)):
+                db.info.readonly = True
+                db.info.readonly_reason = (f"{RESTART_REASON} until replica {r.spec['name']} is RUNNING and its "
+                                           f"target on remote server {r.spec['server']} is reachable")
+                self.node.store.save(db.info)
             if r.spec["state"] == "RUNNING":
                 self._run(r)
 
@@ -232,6 +241,9 @@ class Yellowbrick:
                                         spec["shipped"], db.info.epochs, records, quote_literal)
                 spec["shipped"] = upto
                 self._save(r)
+                if spec["state"] == "RUNNING" and db.info.readonly_reason.startswith(RESTART_REASON):
+                    db.info.readonly, db.info.readonly_reason = False, ""
+                    self.node.store.save(db.info)
             except (cycle.CycleError, SqlError) as e:
                 error = str(e) if isinstance(e, cycle.CycleError) else e.message
             end = time.time()

@@ -185,6 +185,7 @@ def test_a_replica_pushes_cycles_to_a_hot_standby_target(node_factory) -> None: 
     west.kill()
     west.start()
     assert west.sql("SELECT state FROM sys.replica") == [("RUNNING",)]
+    wait_for(lambda: _sys_database(west)["premdb"]["readonly"] == 0, what="READONLY after the restart left")
     west.sql("INSERT INTO premdb.t VALUES (33, 'after restart')")
     wait_for(lambda: _count(east) == 33, what="the replica resumed by itself after a kill -9 of its source")
     west.sql("alter database premdb drop replica premdb_replica")
@@ -211,3 +212,33 @@ def test_a_replica_target_must_be_missing_or_an_empty_hot_standby(node_factory) 
     assert _err(west, "alter database premdb add replica r2 to nosuch with (frequency 1)")[0] == 1477
     assert _err(west, "alter database premdb add replica r2 to ybwest with (frequency 1, bw_limit 5)")[0] == 1235
     assert _err(east, "alter database premdb add replica r3 to ybwest with (frequency 1)")[0] == 1290
+
+
+def test_a_replication_source_is_readonly_after_a_restart_until_its_target_is_reachable(node_factory) -> None:  # type: ignore[no-untyped-def]
+    west, east = _pair(node_factory)
+    west.sql("CREATE DATABASE premdb")
+    west.sql("CREATE DATABASE other")
+    west.sql("CREATE TABLE premdb.t (id INT PRIMARY KEY, v VARCHAR(20))")
+    west.sql("alter database premdb add replica premdb_replica to ybwest with (alias premdb_replicated, frequency 1)")
+    west.sql("alter database premdb alter replica premdb_replica start")
+    west.sql("INSERT INTO premdb.t VALUES (1, 'before')")
+    wait_for(lambda: _count(east) == 1, what="the row replicated")
+    east.kill()
+    west.kill()
+    west.start()
+    row = _sys_database(west)["premdb"]
+    reason = ("the node restarted: a replication source stays READONLY until replica premdb_replica is RUNNING and "
+              "its target on remote server ybwest is reachable")
+    assert (row["readonly"], row["readonly_reason"]) == (1, reason)
+    assert _sys_database(west)["other"]["readonly"] == 0
+    assert _err(west, "INSERT INTO t VALUES (2, 'during')", "premdb") == (
+        3989, f"Schema 'premdb' is in read only mode ({reason}): cannot execute INSERT; "
+              "ALTER DATABASE premdb SET READONLY OFF to write again")
+    west.sql("CREATE TABLE other.t (id INT)")
+    wait_for(lambda: _status(west) and _status(west)[-1]["error_string"], what="a cycle failed: target down")
+    assert _sys_database(west)["premdb"]["readonly"] == 1
+    east.start()
+    wait_for(lambda: _sys_database(west)["premdb"]["readonly"] == 0, what="READONLY left once the target is back")
+    assert _sys_database(west)["premdb"]["readonly_reason"] is None
+    west.sql("INSERT INTO premdb.t VALUES (2, 'after')")
+    wait_for(lambda: _count(east) == 2, what="replication resumed")

@@ -35,6 +35,7 @@ def test_a_hot_standby_database_is_readable_and_refuses_client_writes(node_facto
     rows = _sys_database(n)
     assert (rows["premdb_replicated"]["hot_standby"], rows["premdb_replicated"]["readonly"]) == (1, 0)
     assert rows["plain"]["hot_standby"] == 0 and rows["plain"]["state"] == "online"
+    assert n.sql("SELECT name FROM sys.database WHERE hot_standby = 1 AND database_id > 0") == [("premdb_replicated",)]
     n.kill()
     n.start()
     assert _sys_database(n)["premdb_replicated"]["hot_standby"] == 1

@@ -415,8 +415,8 @@ def install(node: Node, min_frequency: int = MIN_FREQUENCY) -> Yellowbrick:
     """Register the Yellowbrick statements, sys views and the replicas' service on ``node``."""
     y = Yellowbrick(node, min_frequency)
     f = node.features
-    f.add_parser(parse_cycle)
-    f.add_parser(parse_yellowbrick)
+    f.add_parser(parse_cycle, first_words=("YELLOWBRICK",))
+    f.add_parser(parse_yellowbrick, first_words=("ALTER", "CREATE", "DROP"))
     f.add_command(YbCycle, y.receive)
     f.add_command(AddReplica, y.add_replica)
     f.add_command(AlterReplica, y.alter_replica)

@@ -41,26 +41,9 @@ def say(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-class TreeNode(NodeProcess):
+def tree_node(data: Path, root: Path) -> NodeProcess:
     """A node run from the code tree ``root`` (this one, or an older checkout to compare with)."""
-
-    def __init__(self, data: Path, root: Path) -> None:
-        super().__init__(data, name=f"bench-{root.name}")
-        self.root = root
-
-    def start(self, timeout: float = 300.0) -> TreeNode:
-        cmd = [sys.executable, "-m", "server", "node", "--data", str(self.data), "--host", self.host,
-               "--port", str(self.port), "--name", self.name, "--root-password", self.password]
-        self.proc = subprocess.Popen(cmd, cwd=self.root, stdout=subprocess.PIPE, stderr=open(self.log, "a"), text=True)
-        deadline = time.monotonic() + timeout
-        assert self.proc.stdout is not None
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if "ready" in line:
-                return self
-            if not line and self.proc.poll() is not None:
-                raise RuntimeError(f"node exited: {self.log.read_text()[-2000:]}")
-        raise TimeoutError("node not ready")
+    return NodeProcess(data, name=f"bench-{root.name}", root=root)
 
 
 def du(path: Path) -> int:
@@ -103,20 +86,20 @@ def update_load(n: NodeProcess, threads: int, rows: int, count: int | None, seco
     return sum(done), time.monotonic() - started
 
 
-def restart_time(n: TreeNode, kill: bool) -> float:
+def restart_time(n: NodeProcess, kill: bool) -> float:
     if kill:
         n.kill()
     else:
         n.stop()
     started = time.monotonic()
-    n.start()
+    n.start(timeout=300)
     n.sql(f"SELECT COUNT(*) FROM {DB}.t")
     return time.monotonic() - started
 
 
 def long_history(root: Path, args: argparse.Namespace) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="drlab-retention-") as tmp:
-        n = TreeNode(Path(tmp) / "data", root).start()
+        n = tree_node(Path(tmp) / "data", root).start(timeout=300)
         try:
             load(n, args.table_rows)
             data_bytes = du(Path(tmp) / "data")
@@ -138,7 +121,7 @@ def throughput(args: argparse.Namespace) -> list[tuple[str, float, int]]:
     out = []
     for label, trigger in [("default (16 MB)", None), ("1 MB", 1 << 20), ("off (1 TB)", 1 << 40)]:
         with tempfile.TemporaryDirectory(prefix="drlab-retention-") as tmp:
-            n = TreeNode(Path(tmp) / "data", ROOT).start()
+            n = tree_node(Path(tmp) / "data", ROOT).start(timeout=300)
             try:
                 load(n, args.table_rows)
                 if trigger is not None:

@@ -31,11 +31,12 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class NodeProcess:
-    """A `drlab node` child process; `start()` waits for its `ready` line with a deadline."""
+    """A `drlab node` child process; `start()` waits for its `ready` line with a deadline.
+    ``root`` is the code tree it runs from (this one, or an older checkout a bench compares with)."""
 
     def __init__(self, data: Path, port: int | None = None, host: str = "127.0.0.1", password: str = "",
-                 name: str | None = None, extra: list[str] | None = None) -> None:
-        self.data, self.host, self.password = data, host, password
+                 name: str | None = None, extra: list[str] | None = None, root: Path = ROOT) -> None:
+        self.data, self.host, self.password, self.root = data, host, password, root
         self.port = port or free_port(host)
         self.name = name or f"node-{self.port}"
         self.extra = extra or []
@@ -46,7 +47,7 @@ class NodeProcess:
         cmd = node_command("--data", str(self.data), "--host", self.host, "--port", str(self.port),
                            "--name", self.name, "--root-password", self.password, *self.extra)
         logf = open(self.log, "a")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=logf, text=True)
+        self.proc = subprocess.Popen(cmd, cwd=self.root, stdout=subprocess.PIPE, stderr=logf, text=True)
         deadline = time.monotonic() + timeout
         assert self.proc.stdout is not None
         while time.monotonic() < deadline:

@@ -18,7 +18,7 @@ from typing import IO
 import mysql_mimic.server
 from mysql_mimic import MysqlServer
 
-from server import aggregators, dr, locks, pipelines, retention, yellowbrick
+from server import aggregators, dr, locks, pcr, pipelines, retention, yellowbrick
 from server.auth import DrlabIdentityProvider
 from server.connection import CAPABILITIES, DrlabConnection, _MimicSession
 from server.metrics import MetricsService
@@ -107,6 +107,7 @@ def install_features(node: Node, yb_min_frequency: int = yellowbrick.MIN_FREQUEN
     pipelines.install(node)
     retention.install(node)
     yellowbrick.install(node, yb_min_frequency)
+    pcr.install(node)
 
 
 def run_node(data: str, host: str, port: int, name: str, root_password: str, tls_cert: str | None,

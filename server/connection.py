@@ -129,6 +129,8 @@ class DrlabConnection(AuthConnectionMixin, Connection):
     drsession: Session
 
     _login_refused: SqlError | None = None
+    _cluster = "system"  # the virtual cluster and database the login chose (server.pcr): set by ok()
+    _database: str | None = None
     _logged_in = False
     _kill: KillKind | None  # mysql-mimic's: set by kill(), read here to tell KILL QUERY from KILL
 
@@ -142,9 +144,10 @@ class DrlabConnection(AuthConnectionMixin, Connection):
                     and not node.accounts.has_privilege(user, host, "SUPER")):
                 node.stats["Connection_errors_max_connections"] += 1
                 raise SqlError(ER_CON_COUNT, "Too many connections")
-            db = self.session.database
+            self._cluster, db = node.features.clusters.login(self.session.database)
+            self._database = db
             if db and db.lower() != "information_schema":
-                if node.store.get(db) is None:
+                if node.store.get(db) is None or not node.features.clusters.owns(self._cluster, db):
                     raise SqlError(ER_BAD_DB, f"Unknown database '{db}'")
                 node.accounts.check(user, host, "USAGE", db)
         except (SqlError, AccountError) as e:
@@ -208,10 +211,11 @@ class DrlabConnection(AuthConnectionMixin, Connection):
         self.multi = Capabilities.CLIENT_MULTI_STATEMENTS in self.capabilities
         self.stmts: dict[int, Prepared] = {}
         self.next_stmt = 1
+        session.cluster = self._cluster
         try:
-            if self.session.database:
+            if self._database:
                 try:
-                    session.use(self.session.database)
+                    session.use(self._database)
                 except (SqlError, AccountError) as e:
                     await self._send(err_packet(_as_sql_error(e)))
                     return
@@ -407,9 +411,10 @@ class DrlabConnection(AuthConnectionMixin, Connection):
             return
         session.user, session.host = self.auth_user or "", self.auth_host or self.peer_host()
         session.db = None
-        if self.session.database:
+        session.cluster = self._cluster
+        if self._database:
             try:
-                session.use(self.session.database)
+                session.use(self._database)
             except (SqlError, AccountError):
                 pass  # the OK is already sent: the session simply has no current database
 

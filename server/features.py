@@ -84,6 +84,31 @@ def view_key(schema: str, table: str) -> str:
     """The registry's (and the scratch connection's) name of a system view: information_schema's
     by its upper-case name, the Yellowbrick ``sys`` schema's prefixed ``SYS.``."""
     return table.upper() if schema.lower() == "information_schema" else f"{schema.upper()}.{table.upper()}"
+class Clusters(Protocol):
+    """What the node core reads from the virtual clusters (server.pcr): which one a login lands in
+    and which databases each one sees."""
+
+    def login(self, database: str | None) -> tuple[str, str | None]:
+        """(cluster, database) for the database name a client sent at login, or an SqlError."""
+
+    def owns(self, cluster: str, database: str) -> bool:
+        """Whether ``database`` belongs to virtual cluster ``cluster``."""
+
+    def created(self, session: Session, database: str) -> None:
+        """``session`` just created ``database``: it belongs to the session's cluster."""
+
+
+class _SystemOnly:
+    """A node without virtual clusters: every session and database is in ``system``."""
+
+    def login(self, database: str | None) -> tuple[str, str | None]:
+        return "system", database
+
+    def owns(self, cluster: str, database: str) -> bool:
+        return True
+
+    def created(self, session: Session, database: str) -> None:
+        pass
 
 
 @dataclass(frozen=True)
@@ -110,6 +135,7 @@ class Features:
         self._close: list[Callable[[Session], None]] = []
         self._drop: list[Callable[[str], Awaitable[None]]] = []
         self.replication: ReplicationStatus = _NoReplication()
+        self.clusters: Clusters = _SystemOnly()
 
     # -- registration (features, from their install) -----------------------------------------------
     def add_parser(self, parser: Parser, *, first_words: Iterable[str]) -> None:
@@ -157,6 +183,10 @@ class Features:
     def set_replication(self, status: ReplicationStatus) -> None:
         """The replication status the node's views read."""
         self.replication = status
+
+    def set_clusters(self, clusters: Clusters) -> None:
+        """The virtual clusters sessions log into (server.pcr)."""
+        self.clusters = clusters
 
     # -- use (the node, its sessions and views) ----------------------------------------------------
     def parse(self, text: str) -> Any:

@@ -404,6 +404,7 @@ class Node:
         if self.store.get(name) is not None:  # created while this statement waited for UNLOCK TABLES
             raise SqlError(ER_DB_CREATE_EXISTS, f"Can't create database '{name}'; database exists")
         self.store.create(name, hot_standby=hot_standby)
+        self.features.clusters.created(session, name)
         return Outcome(affected=1)
 
     async def drop_database(self, session: Session, name: str, if_exists: bool) -> Outcome:

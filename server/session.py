@@ -109,6 +109,7 @@ class Session:
         self.user = ""
         self.host = ""
         self.db: str | None = None
+        self.cluster = "system"  # the virtual cluster this session works in (server.pcr)
         self.vars: dict[str, Any] = dict(node.globals.values)
         self.user_vars: dict[str, Any] = {}
         self.txn_db: Database | None = None  # the database whose writer this session holds
@@ -242,7 +243,7 @@ class Session:
             self.db = "information_schema"
             return
         db = self.node.store.get(name)
-        if db is None:
+        if db is None or not self.node.features.clusters.owns(self.cluster, name):
             raise SqlError(ER_BAD_DB, f"Unknown database '{name}'")
         self.node.accounts.check(self.user, self.host, "USAGE", name)
         self.db = name

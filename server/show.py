@@ -339,7 +339,8 @@ def processlist(node: Node, session: Session, full: bool) -> Sequence[Sequence[A
 
 
 def _visible(node: Node, session: Session, dbn: str) -> bool:
-    return node.accounts.databases_visible(session.user, session.host, dbn)
+    return (node.features.clusters.owns(session.cluster, dbn)
+            and node.accounts.databases_visible(session.user, session.host, dbn))
 
 
 def _table_names(node: Node, session: Session, dbn: str) -> list[str]:

@@ -764,6 +764,8 @@ class Session:
         """Raise unless this session's account holds ``priv`` on ``db`` (the current one when None)."""
         if db is not None and db.lower() in SYSTEM_SCHEMAS:
             return
+        if db is not None and not self.node.features.clusters.owns(self.cluster, db):
+            raise SqlError(ER_BAD_DB, f"Unknown database '{db}'")  # it belongs to another virtual cluster
         self.node.accounts.check(self.user, self.host, priv, db or self.db, table)
 
     def _check_readable(self, db: Database) -> None:

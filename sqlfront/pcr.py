@@ -100,9 +100,10 @@ def parse_pcr(text: str) -> Command | None:
         return AlterService(_unquote(m.group(1)), m.group(2).lower().startswith("start"))
     if m := _ALTER_OTHER.match(text):
         words = " ".join(m.group(2).upper().split())
-        if words.startswith(("PAUSE REPLICATION", "RESUME REPLICATION", "COMPLETE REPLICATION", "START REPLICATION",
-                             "SET REPLICATION", "RENAME", "GRANT", "REVOKE")):
-            raise not_supported(f"ALTER VIRTUAL CLUSTER ... {words}")
+        for form in ("PAUSE REPLICATION", "RESUME REPLICATION", "COMPLETE REPLICATION", "START REPLICATION",
+                     "SET REPLICATION", "RENAME", "GRANT", "REVOKE"):
+            if words.startswith(form):
+                raise not_supported(f"ALTER VIRTUAL CLUSTER ... {form}")
     if m := _SET.fullmatch(text):
         return SetClusterSetting(m.group(1).lower(), _value(m.group(2)))
     if m := _SHOW_SETTING.fullmatch(text):

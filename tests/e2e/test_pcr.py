@@ -24,6 +24,8 @@ def _login_err(n: NodeProcess, database: str) -> tuple[int, str]:
 
 def test_virtual_clusters_own_their_databases_and_sessions_choose_one(node) -> None:  # type: ignore[no-untyped-def]
     node.sql("CREATE DATABASE sysdb")
+    node.sql("CREATE TABLE sysdb.s (id INT PRIMARY KEY)")
+    node.sql("SELECT * FROM sysdb.s")  # cached plan: the same text from main must still be refused
     assert node.sql("SHOW VIRTUAL CLUSTERS") == [(1, "system", "ready", "shared")]
     node.sql("CREATE VIRTUAL CLUSTER main")
     assert node.sql("SHOW VIRTUAL CLUSTERS") == [(1, "system", "ready", "shared"), (3, "main", "ready", "shared")]
@@ -43,6 +45,9 @@ def test_virtual_clusters_own_their_databases_and_sessions_choose_one(node) -> N
         assert e.value.args[0] == 1049
         with pytest.raises(pymysql.err.MySQLError) as e:
             cur.execute("CREATE TABLE sysdb.x (id INT)")
+        assert e.value.args[0] == 1049
+        with pytest.raises(pymysql.err.MySQLError) as e:
+            cur.execute("SELECT * FROM sysdb.s")  # a database of another virtual cluster is not there
         assert e.value.args[0] == 1049
         with pytest.raises(pymysql.err.MySQLError) as e:
             cur.execute("SHOW VIRTUAL CLUSTERS")

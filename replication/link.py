@@ -77,6 +77,7 @@ class Progress:
     throughput: float = 0.0  # bytes/s applied, smoothed
     record_bytes: float = 200.0  # average record size, smoothed
     apply_delay: tuple[float, float] = (0.0, 0.0)  # (seconds from commit to apply, when) of the last batch
+    resolved_at: float = 0.0  # every source commit before this time is applied (the send time of a fetch that caught up)
     reprovisioned: str = ""  # why and when the copy was last re-provisioned (it fell behind the source's log)
     contact_at: float = 0.0  # when the source last answered (0: never, as far as this copy knows)
 
@@ -392,6 +393,7 @@ class Link:
             sql = (f"DRLAB REPLICATION FETCH {quote_string(src_name)} ID {src.db_id or 0} AFTER {after} "
                    f"EPOCH {epoch_at(info.epochs, after)} WAIT {FETCH_WAIT_MS} LIMIT {FETCH_LIMIT} "
                    f"HARDENED {p.hardened_lsn} FROM {quote_string(self.self_uri + '/' + self.name)}")
+            sent = time.time()
             rows = await self._call(self._verified_query, sql)
             p.connected, p.last_error, p.contact_at = True, "", time.time()
             if rows:
@@ -404,6 +406,7 @@ class Link:
                 target = p.source_lsn
             if db.applied_lsn >= p.source_lsn:
                 p.caught_up_at = time.time()
+                p.resolved_at = sent
             if db.applied_lsn >= target:
                 self._caught_up(db)
 

@@ -132,6 +132,16 @@ class Manager:
         if link is not None:
             await link.stop()
 
+    async def detach(self, name: str) -> None:
+        """Stop replica ``name``'s link; it stays a replica in its state until promoted (PCR's
+        failover stops every database of a virtual cluster before reverting them to one time)."""
+        await self._unlink(name)
+
+    def progress(self, name: str) -> Progress | None:
+        """The progress of replica ``name``'s running link, None when it has none."""
+        link = self.links.get(name)
+        return link.progress if link is not None else None
+
     async def dropping(self, name: str) -> None:
         """DROP DATABASE is about to remove ``name``: stop its link and forget its replicas."""
         await self._unlink(name)

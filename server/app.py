@@ -101,13 +101,13 @@ async def serve(node: Node, host: str, port: int, tls: ssl.SSLContext | None) ->
 def install_features(node: Node, yb_min_frequency: int = yellowbrick.MIN_FREQUENCY) -> None:
     """Register every feature beside plain SQL on ``node`` (before it serves). Replication comes
     first: its parsers see the internal replication statements before any other grammar."""
-    dr.install(node)
+    manager = dr.install(node)
     aggregators.install(node)
     locks.install(node)
     pipelines.install(node)
     retention.install(node)
     yellowbrick.install(node, yb_min_frequency)
-    pcr.install(node)
+    pcr.install(node, manager)
 
 
 def run_node(data: str, host: str, port: int, name: str, root_password: str, tls_cert: str | None,

@@ -10,12 +10,23 @@ the store's metadata, written durably before a statement is acknowledged.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from dataclasses import asdict, dataclass
+import logging
+import random
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
+import pymysql
 from mysql_mimic.constants import KillKind
 
+from replication.manager import Manager
+from server.errors import relayed_code
 from server.node import Node
 from server.session import Outcome, Session
 from sqlfront.errors import (
@@ -24,17 +35,27 @@ from sqlfront.errors import (
     ER_OPTION_PREVENTS_STATEMENT,
     ER_SPECIFIC_ACCESS_DENIED,
     ER_UNKNOWN_SYSTEM_VARIABLE,
+    ER_WRONG_ARGUMENTS,
     ER_WRONG_VALUE_FOR_VAR,
     SqlError,
 )
 from sqlfront.pcr import (
     AlterService,
+    CompleteReplication,
+    CreateReplicated,
     CreateVirtualCluster,
+    PauseResume,
+    PcrSource,
     SetClusterSetting,
     ShowClusterSetting,
+    ShowReplicationStatus,
     ShowVirtualClusters,
+    duration,
     parse_pcr,
 )
+from storage.catalog import SourceRef
+
+log = logging.getLogger("drlab.pcr")
 
 SYSTEM = "system"
 PREFIX = "cluster:"
@@ -46,12 +67,26 @@ _DEFAULTS = {DEFAULT_TARGET: SYSTEM, RANGEFEED: "false"}
 _BOOLS = {"true": "true", "false": "false", "on": "true", "off": "false", "1": "true", "0": "false"}
 
 
+DEFAULT_RETENTION = 4 * 3600.0  # the seed: "retained time can be up to 4 hours in the past"
+POLL = 0.1  # seconds between refreshes of replicated_time (CockroachDB: 30 s)
+RANGEFEED_DOCS = "https://www.cockroachlabs.com/docs/stable/create-and-configure-changefeeds.html#enable-rangefeeds"
+STREAMING = ("replicating", "replication paused", "replication pending failover")
+
+
 @dataclass
 class VirtualCluster:
     id: int
     name: str
-    data_state: str  # ready (the replication states come with PCR streams)
+    data_state: str  # ready | initializing replication | replicating | replication paused | ... (facts.md §9)
     service_mode: str  # none | shared
+    source: dict[str, Any] | None = None  # a replicated one: user, password, host, port, tenant (its name there)
+    databases: list[str] = field(default_factory=list)  # the databases its stream copies
+    retention: float = DEFAULT_RETENTION
+    started: float = 0.0  # when its stream started (the earliest possible failover point)
+    replicated_time: float = 0.0  # the last consistent time seen (frozen once it fails over)
+    failover_time: float | None = None
+    job_id: int = 0
+    error: str = ""
 
 
 def unknown_cluster(name: str) -> SqlError:
@@ -61,8 +96,11 @@ def unknown_cluster(name: str) -> SqlError:
 class VirtualClusters:
     """The node's virtual clusters, database ownership and cluster settings."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Node, repl: Manager) -> None:
         self.node = node
+        self.repl = repl
+        self._task: asyncio.Task[None] | None = None
+        self._completing: dict[str, asyncio.Task[None]] = {}
         raw = node.store.log.meta_get(_META)
         doc: dict[str, Any] = json.loads(raw) if raw else {}
         self.clusters: dict[str, VirtualCluster] = {
@@ -194,9 +232,321 @@ class VirtualClusters:
         return Outcome([cmd.setting], [(self.settings[cmd.setting],)])
 
 
-def install(node: Node) -> None:
-    """Register the virtual clusters on ``node``."""
-    vcs = VirtualClusters(node)
+    # -- physical cluster replication: the standby side -------------------------------------------
+    async def start(self) -> None:
+        for vc in self.clusters.values():  # a failover cut off by a restart is finished now
+            if vc.data_state == "replication failing over":
+                self._completing[vc.name] = asyncio.create_task(self._complete(vc), name=f"pcr-{vc.name}")
+        self._task = asyncio.create_task(self._loop(), name="pcr")
+
+    async def stop(self) -> None:
+        for task in [self._task, *self._completing.values()]:
+            if task is not None:
+                task.cancel()
+                try:
+                    await task
+                except (asyncio.CancelledError, Exception):
+                    pass
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(POLL)
+            for vc in list(self.clusters.values()):
+                if vc.source is None or vc.data_state not in STREAMING:
+                    continue
+                try:
+                    self._refresh(vc)
+                    if (vc.data_state == "replication pending failover" and vc.failover_time is not None
+                            and vc.replicated_time >= vc.failover_time):
+                        self._begin_failover(vc)
+                except Exception:  # retried at the next pass; the node keeps serving
+                    log.exception("refreshing virtual cluster %s failed", vc.name)
+
+    def _refresh(self, vc: VirtualCluster) -> None:
+        """Advance ``vc.replicated_time`` to the minimum of its databases' resolved times, and move
+        the retention holds that keep its failover window."""
+        if vc.data_state != "replication paused":
+            resolved = []
+            for name in vc.databases:
+                p = self.repl.progress(name)
+                resolved.append(p.resolved_at if p is not None else 0.0)
+            t = min(resolved) if resolved else time.time()
+            if t > vc.replicated_time:
+                vc.replicated_time = t
+        since = self.retained_time(vc)
+        for name in vc.databases:
+            db = self.node.store.get(name)
+            if db is not None:
+                self.node.store.holds.hold(
+                    db.info.id, f"pcr:{vc.name}", f"the failover window of virtual cluster {vc.name} (RETENTION "
+                    f"{_interval(vc.retention)}): any time from retained_time on can be failed over to",
+                    since=since, keeps_state=True)
+
+    def retained_time(self, vc: VirtualCluster) -> float:
+        """The earliest time a failover may go back to: the retention window before replicated_time,
+        never before the stream started."""
+        return max(vc.replicated_time - vc.retention, vc.started)
+
+    def _begin_failover(self, vc: VirtualCluster) -> None:
+        vc.data_state = "replication failing over"
+        self._save()
+        self._completing[vc.name] = asyncio.create_task(self._complete(vc), name=f"pcr-{vc.name}")
+
+    async def _complete(self, vc: VirtualCluster) -> None:
+        """Stop every database's link, revert each to its state as of failover_time (the changes above
+        it stay readable in DRLAB_REVERTED_TRANSACTIONS) and promote it: the virtual cluster is the
+        primary's state at failover_time across all its databases."""
+        assert vc.failover_time is not None
+        at = vc.failover_time
+        store = self.node.store
+        try:
+            for name in vc.databases:
+                await self.repl.detach(name)
+            for name in vc.databases:
+                found = store.get(name)
+                if found is None:
+                    continue
+                db = found
+                if db.info.is_replica:
+                    lsn = await asyncio.to_thread(store.lsn_at, db, at)
+                    if lsn < db.applied_lsn:
+                        db, _ = await asyncio.to_thread(store.revert_to, db, lsn,
+                                                        f"failover of virtual cluster {vc.name} to {hlc(at)}")
+                        self.node.invalidate_plans()
+                        self.node.detach_everywhere(name)
+                    await self.repl.promote(name)
+                store.holds.release(db.info.id, f"pcr:{vc.name}")
+            vc.replicated_time = min(vc.replicated_time, at) if vc.replicated_time else at
+            vc.data_state, vc.error = "ready", ""
+        except Exception as e:
+            log.exception("failover of virtual cluster %s failed", vc.name)
+            vc.data_state, vc.error = "replication error", f"failover to {hlc(at)} failed: {e}"
+        finally:
+            self._completing.pop(vc.name, None)
+        self._save()
+
+    async def create_replicated(self, session: Session, cmd: CreateReplicated) -> Outcome:
+        self._manage(session, "CREATE VIRTUAL CLUSTER ... FROM REPLICATION")
+        if cmd.name in self.clusters:
+            if cmd.if_not_exists:
+                return Outcome()
+            raise SqlError(ER_DB_CREATE_EXISTS, f"virtual cluster \"{cmd.name}\" already exists")
+        source = _parse_uri(cmd.uri) | {"tenant": cmd.source_name}
+        names = await asyncio.to_thread(self._ask_source, source, cmd.source_name)
+        taken = [n for n in names if self.node.store.get(n) is not None]
+        if taken:
+            raise SqlError(ER_DB_CREATE_EXISTS, f"Can't create database '{taken[0]}'; database exists: virtual cluster "
+                                                f"\"{cmd.source_name}\" of the source holds a database of that name, "
+                                                "and database names are one namespace per drlab node; drop or rename "
+                                                "the local one first")
+        next_id = max([_FIRST_ID - 1, *(c.id for c in self.clusters.values())]) + 1
+        vc = VirtualCluster(next_id, cmd.name, "initializing replication", "none", source, names,
+                            cmd.retention or DEFAULT_RETENTION, time.time(), job_id=_job_id())
+        self.clusters[vc.name] = vc
+        for name in names:
+            self.owner[name] = vc.name
+        self._save()
+        try:
+            for name in names:
+                await self.repl.replicate(name, _ref(source, name), None)
+        except BaseException:
+            for name in names:
+                self.owner.pop(name, None)
+                if self.node.store.get(name) is not None:
+                    await self.node.drop_database(session, name, True)
+            del self.clusters[vc.name]
+            self._save()
+            raise
+        vc.data_state = "replicating"
+        self._save()
+        return Outcome()
+
+    def _ask_source(self, source: dict[str, Any], tenant: str) -> list[str]:
+        """The databases of virtual cluster ``tenant`` on the source (PCR SOURCE, as the URI's user)."""
+        try:
+            conn = pymysql.connect(host=self.node.host_map.get(source["host"], source["host"]), port=source["port"],
+                                   user=source["user"], password=source["password"], database="cluster:system",
+                                   connect_timeout=5, read_timeout=30, autocommit=True, charset="utf8mb4")
+            try:
+                with conn.cursor() as cur:
+                    cur.execute("PCR SOURCE %s", (tenant,))
+                    return [r[0] for r in cur.fetchall()]
+            finally:
+                conn.close()
+        except pymysql.err.MySQLError as e:
+            code = e.args[0] if e.args and isinstance(e.args[0], int) else 2003
+            msg = e.args[1] if len(e.args) > 1 else str(e)
+            raise SqlError(relayed_code(code), f"CREATE VIRTUAL CLUSTER ... FROM REPLICATION failed: the source "
+                                               f"{redacted(source)} answered: {msg}") from None
+
+    def _replicated(self, name: str) -> VirtualCluster:
+        vc = self._get(name)
+        if vc.source is None:
+            raise SqlError(ER_WRONG_ARGUMENTS, f"virtual cluster \"{name}\" is not replicated from another cluster (it "
+                                               "was made by a plain CREATE VIRTUAL CLUSTER)")
+        return vc
+
+    async def show_status(self, session: Session, cmd: ShowReplicationStatus) -> Outcome:
+        self._manage(session, "SHOW VIRTUAL CLUSTER ... WITH REPLICATION STATUS")
+        vc = self._get(cmd.name)
+        cols = ["id", "name", "source_tenant_name", "source_cluster_uri", "retained_time", "replicated_time",
+                "replication_lag", "failover_time", "status"]
+        if vc.source is None:
+            return Outcome(cols, [(vc.id, vc.name, None, None, None, None, None, None, vc.data_state)])
+        if vc.data_state in STREAMING:
+            self._refresh(vc)
+        rep = vc.replicated_time or None
+        lag = _lag(time.time() - rep) if rep and vc.data_state in STREAMING else None
+        return Outcome(cols, [(vc.id, vc.name, vc.source["tenant"], redacted(vc.source),
+                               _ts(self.retained_time(vc)) if rep else None, _ts(rep) if rep else None, lag,
+                               hlc(vc.failover_time) if vc.failover_time is not None else None, vc.data_state)])
+
+    async def pause_resume(self, session: Session, cmd: PauseResume) -> Outcome:
+        what = "PAUSE REPLICATION" if cmd.pause else "RESUME REPLICATION"
+        self._manage(session, f"ALTER VIRTUAL CLUSTER ... {what}")
+        vc = self._replicated(cmd.name)
+        if vc.data_state not in STREAMING:
+            raise SqlError(ER_WRONG_ARGUMENTS, f"{what} needs virtual cluster \"{vc.name}\" to be replicating; its "
+                                               f"data_state is {vc.data_state}")
+        if cmd.pause == (vc.data_state == "replication paused"):
+            return Outcome()
+        await self._set_paused(session, vc, cmd.pause)
+        vc.data_state = "replication paused" if cmd.pause else (
+            "replication pending failover" if vc.failover_time is not None else "replicating")
+        self._save()
+        return Outcome()
+
+    async def _set_paused(self, session: Session, vc: VirtualCluster, pause: bool) -> None:
+        for name in vc.databases:
+            if pause:
+                await self.repl.pause(name)
+            else:
+                await self.repl.resume(name)
+
+    async def complete(self, session: Session, cmd: CompleteReplication) -> Outcome:
+        self._manage(session, "ALTER VIRTUAL CLUSTER ... COMPLETE REPLICATION")
+        vc = self._replicated(cmd.name)
+        if vc.data_state == "replication failing over" and vc.failover_time is not None:
+            raise SqlError(ER_WRONG_ARGUMENTS, f"job {vc.job_id} already started cutting over to timestamp "
+                                               f"{hlc(vc.failover_time)}")
+        if vc.data_state not in STREAMING:
+            raise SqlError(ER_WRONG_ARGUMENTS, f"virtual cluster \"{vc.name}\" is not replicating (data_state "
+                                               f"{vc.data_state}): there is no replication to complete")
+        if vc.data_state != "replication paused":
+            self._refresh(vc)
+        # LATEST is the replicated time, or the stream's start while nothing is replicated yet
+        at = (vc.replicated_time or vc.started) if cmd.at is None else _system_time(cmd.at)
+        if not vc.replicated_time and cmd.at is not None and at <= time.time():
+            raise SqlError(ER_WRONG_ARGUMENTS, f"replicated tenant \"{vc.name}\" ({vc.id}) has not yet recorded a "
+                                               "retained timestamp")
+        retained = self.retained_time(vc)
+        if at < retained:
+            raise SqlError(ER_WRONG_ARGUMENTS, f"cutover time {hlc(at)} is before earliest safe cutover time "
+                                               f"{hlc(retained)}")
+        if vc.data_state == "replication paused":  # as CockroachDB: issuing it un-pauses the job
+            await self._set_paused(session, vc, False)
+        vc.failover_time = at
+        if at <= vc.replicated_time:
+            self._begin_failover(vc)
+        else:
+            vc.data_state = "replication pending failover"
+            self._save()
+        return Outcome(["failover_time"], [(hlc(at),)])
+
+    # -- physical cluster replication: the source side --------------------------------------------
+    async def source_info(self, session: Session, cmd: PcrSource) -> Outcome:
+        """A standby asks for the databases of a virtual cluster to stream (its user needs REPLICATION)."""
+        if not self.node.accounts.has_privilege(session.user, session.host, "REPLICATION"):
+            raise SqlError(ER_SPECIFIC_ACCESS_DENIED, "Access denied; you need (at least one of) the REPLICATION "
+                                                      "privilege(s) on *.* to stream a virtual cluster")
+        if self.settings[RANGEFEED] != "true":
+            raise SqlError(ER_OPTION_PREVENTS_STATEMENT,
+                           f"rangefeeds require the kv.rangefeed.enabled setting. See {RANGEFEED_DOCS} (run SET "
+                           "CLUSTER SETTING kv.rangefeed.enabled = 'true' in the system virtual cluster of the source)")
+        self._get(cmd.name)
+        names = sorted(n for n in self.node.store.names() if self.owns(cmd.name, n))
+        return Outcome(["database"], [(n,) for n in names])
+
+
+def _job_id() -> int:
+    """A job id shaped like CockroachDB's (a large positive 64-bit integer)."""
+    return random.randrange(10**17, 10**18)
+
+
+def hlc(t: float) -> str:
+    """A time as CockroachDB prints an HLC timestamp: nanoseconds, a point and the logical part."""
+    return f"{int(round(t * 1e6)) * 1000}.0000000000"  # drlab's clock resolves microseconds
+
+
+def _ts(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S.%f") + "+00"
+
+
+def _lag(seconds: float) -> str:
+    seconds = max(seconds, 0.0)
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{int(h):02d}:{int(m):02d}:{s:09.6f}"
+
+
+def _interval(seconds: float) -> str:
+    return f"{seconds / 3600:g}h" if seconds >= 3600 else f"{seconds:g}s"
+
+
+_RELATIVE = re.compile(r"\s*([+-])\s*(.+)")
+
+
+def _system_time(text: str) -> float:
+    """SYSTEM TIME as CockroachDB takes it: a decimal HLC, a relative interval ('-1h', '+5m'), or an
+    absolute timestamp (UTC unless it says otherwise)."""
+    if re.fullmatch(r"\d{12,}(\.\d+)?", text.strip()):
+        try:
+            return float(Decimal(text.strip()) / Decimal(10**9))
+        except InvalidOperation:
+            pass
+    if m := _RELATIVE.fullmatch(text):
+        d = duration(m.group(2))
+        if d is not None:
+            return time.time() + (d if m.group(1) == "+" else -d)
+    try:
+        dt = datetime.fromisoformat(text.strip().replace("+00", "+00:00") if text.strip().endswith("+00")
+                                    else text.strip())
+    except ValueError:
+        raise SqlError(ER_WRONG_ARGUMENTS, f"SYSTEM TIME '{text}' is not a time: use a decimal HLC timestamp "
+                                           "('1695922878030920020.0000000000'), an interval ('-1h', '+5m') or a "
+                                           "timestamp ('2024-04-18 14:07:45')") from None
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
+
+
+def _parse_uri(uri: str) -> dict[str, Any]:
+    """user, password, host and port of a ``postgresql://user:password@host:port/...`` connection string
+    (the port is a drlab node's MySQL port; the options CockroachDB needs are accepted and unused)."""
+    parts = urlsplit(uri)
+    if parts.scheme not in ("postgresql", "postgres") or not parts.hostname or not parts.username:
+        raise SqlError(ER_WRONG_ARGUMENTS, "the connection string must look like 'postgresql://user:password@host:port/"
+                                           "defaultdb?options=-ccluster%3Dsystem' (host and port of the source "
+                                           "drlab node)")
+    try:
+        port = parts.port or 26257
+    except ValueError:
+        raise SqlError(ER_WRONG_ARGUMENTS, "the connection string's port is not a number") from None
+    return {"user": unquote(parts.username), "password": unquote(parts.password or ""), "host": parts.hostname,
+            "port": port}
+
+
+def _ref(source: dict[str, Any], db: str) -> SourceRef:
+    """The DR link's source for database ``db`` of a PCR stream."""
+    return SourceRef(source["user"], source["password"], source["host"], source["port"], db)
+
+
+def redacted(source: dict[str, Any]) -> str:
+    """The source as SHOW ... WITH REPLICATION STATUS shows it: never the password."""
+    return f"postgresql://{source['user']}@{source['host']}:{source['port']}?redacted"
+
+
+def install(node: Node, repl: Manager) -> None:
+    """Register the virtual clusters on ``node``; their streams run on ``repl``'s links."""
+    vcs = VirtualClusters(node, repl)
     f = node.features
     f.set_clusters(vcs)
     f.add_parser(parse_pcr)
@@ -205,5 +555,11 @@ def install(node: Node) -> None:
     f.add_command(AlterService, vcs.service)
     f.add_command(SetClusterSetting, vcs.set_setting)
     f.add_command(ShowClusterSetting, vcs.show_setting)
+    f.add_command(CreateReplicated, vcs.create_replicated)
+    f.add_command(ShowReplicationStatus, vcs.show_status)
+    f.add_command(PauseResume, vcs.pause_resume)
+    f.add_command(CompleteReplication, vcs.complete)
+    f.add_command(PcrSource, vcs.source_info)
     f.add_write_gate(vcs.gate)
     f.on_drop(vcs.dropped)
+    f.add_service(vcs)

@@ -18,11 +18,22 @@ _SETTING = r"([A-Za-z_][\w.]*)"
 _VALUE = r"('(?:[^']|'')*'|[\w.+-]+)"
 _END = r"\s*;?\s*"
 
-_HEAD = re.compile(r"\s*(?:(?:create|alter|drop|show)\s+virtual\s+clusters?\b|(?:set|show)\s+cluster\s+setting\b"
+_HEAD = re.compile(r"\s*(?:pcr\s+source\b|(?:create|alter|drop|show)\s+virtual\s+clusters?\b|(?:set|show)\s+cluster\s+setting\b"
                    r"|show\s+(?:jobs?|all\s+cluster\s+settings|cluster\s+settings)\b"
                    r"|select\s+\*\s+from\s+\[\s*show\s+jobs\s*\])", re.I)
 _CREATE = re.compile(r"\s*create\s+virtual\s+cluster\s+(if\s+not\s+exists\s+)?" + _NAME + _END, re.I | re.S)
 _CREATE_FROM = re.compile(r"\s*create\s+virtual\s+cluster\s+.*\bfrom\s+replication\b", re.I | re.S)
+_CREATE_REPL = re.compile(r"\s*create\s+virtual\s+cluster\s+(if\s+not\s+exists\s+)?" + _NAME
+                          + r"\s+from\s+replication\s+of\s+" + _NAME + r"\s+on\s+('(?:[^']|'')*')"
+                          + r"(?:\s+with\s+(.*?))?" + _END, re.I | re.S)
+_RETENTION = re.compile(r"(?:options\s*\(\s*)?retention\s*=?\s*('(?:[^']|'')*')\s*\)?", re.I | re.S)
+_READ_VC = re.compile(r"read\s+virtual\s+cluster", re.I)
+_STATUS = re.compile(r"\s*show\s+virtual\s+cluster\s+" + _NAME + r"\s+with\s+replication\s+status" + _END, re.I | re.S)
+_PAUSE = re.compile(r"\s*alter\s+virtual\s+cluster\s+" + _NAME + r"\s+(pause|resume)\s+replication" + _END,
+                    re.I | re.S)
+_COMPLETE = re.compile(r"\s*alter\s+virtual\s+cluster\s+" + _NAME + r"\s+complete\s+replication\s+to\s+"
+                       r"(latest|system\s+time\s+('(?:[^']|'')*'|[\d.]+))" + _END, re.I | re.S)
+_SOURCE = re.compile(r"\s*pcr\s+source\s+('(?:[^']|'')*')" + _END, re.I | re.S)
 _SHOW = re.compile(r"\s*show\s+virtual\s+clusters?(?:\s+" + _NAME + r")?" + _END, re.I | re.S)
 _SHOW_WITH = re.compile(r"\s*show\s+virtual\s+clusters?\b.*\bwith\s+(replication\s+status|capabilities)", re.I | re.S)
 _SERVICE = re.compile(r"\s*alter\s+virtual\s+cluster\s+" + _NAME + r"\s+(start\s+service\s+shared|stop\s+service)"
@@ -69,7 +80,63 @@ class ShowClusterSetting:
     setting: str
 
 
-Command = CreateVirtualCluster | ShowVirtualClusters | AlterService | SetClusterSetting | ShowClusterSetting
+@dataclass(frozen=True)
+class CreateReplicated:
+    """``CREATE VIRTUAL CLUSTER name FROM REPLICATION OF source ON 'uri' [WITH RETENTION = 'd']``."""
+
+    cacheable: ClassVar[bool] = False
+    name: str
+    source_name: str
+    uri: str
+    retention: float | None  # seconds; None: the default window
+    if_not_exists: bool
+
+
+@dataclass(frozen=True)
+class ShowReplicationStatus:
+    cacheable: ClassVar[bool] = True
+    name: str
+
+
+@dataclass(frozen=True)
+class PauseResume:
+    cacheable: ClassVar[bool] = False
+    name: str
+    pause: bool
+
+
+@dataclass(frozen=True)
+class CompleteReplication:
+    """``... COMPLETE REPLICATION TO LATEST`` (at None) or ``TO SYSTEM TIME 'at'`` (at as written)."""
+
+    cacheable: ClassVar[bool] = False
+    name: str
+    at: str | None
+
+
+@dataclass(frozen=True)
+class PcrSource:
+    """drlab's internal ``PCR SOURCE 'name'``: a standby asks the source node for the
+    databases of virtual cluster ``name`` (and whether rangefeeds are enabled)."""
+
+    cacheable: ClassVar[bool] = False
+    name: str
+
+
+_UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATION = re.compile(r"\s*(?:(\d+(?:\.\d*)?)\s*(us|µs|ms|s|m|h|d))+\s*", re.I)
+_PART = re.compile(r"(\d+(?:\.\d*)?)\s*(us|µs|ms|s|m|h|d)", re.I)
+
+
+def duration(text: str) -> float | None:
+    """Seconds in a CockroachDB interval such as '4h', '90m', '1h30m', '36h', '10s'; None if malformed."""
+    if not _DURATION.fullmatch(text):
+        return None
+    return sum(float(n) * _UNITS[u.lower()] for n, u in _PART.findall(text))
+
+
+Command = (CreateVirtualCluster | ShowVirtualClusters | AlterService | SetClusterSetting | ShowClusterSetting
+           | CreateReplicated | ShowReplicationStatus | PauseResume | CompleteReplication | PcrSource)
 
 
 def _unquote(name: str) -> str:
@@ -88,10 +155,23 @@ def parse_pcr(text: str) -> Command | None:
     malformed; 1235 for the forms drlab does not build yet."""
     if not _HEAD.match(text):
         return None
+    if m := _SOURCE.fullmatch(text):
+        return PcrSource(_value(m.group(1)))
     if m := _CREATE.fullmatch(text):
         return CreateVirtualCluster(_unquote(m.group(2)), bool(m.group(1)))
+    if m := _CREATE_REPL.fullmatch(text):
+        return _create_replicated(m)
     if _CREATE_FROM.match(text):
-        raise not_supported("CREATE VIRTUAL CLUSTER ... FROM REPLICATION OF (physical cluster replication streams)")
+        raise SqlError(ER_PARSE, "You have an error in your SQL syntax: expected CREATE VIRTUAL CLUSTER <name> FROM "
+                                 "REPLICATION OF <source_name> ON '<postgresql://user:password@host:port/...>' "
+                                 "[WITH RETENTION = '<duration>']")
+    if m := _STATUS.fullmatch(text):
+        return ShowReplicationStatus(_unquote(m.group(1)))
+    if m := _PAUSE.fullmatch(text):
+        return PauseResume(_unquote(m.group(1)), m.group(2).lower() == "pause")
+    if m := _COMPLETE.fullmatch(text):
+        at = m.group(3)
+        return CompleteReplication(_unquote(m.group(1)), None if at is None else _value(at))
     if m := _SHOW_WITH.match(text):
         raise not_supported(f"SHOW VIRTUAL CLUSTER ... WITH {' '.join(m.group(1).upper().split())}")
     if m := _SHOW.fullmatch(text):
@@ -100,7 +180,7 @@ def parse_pcr(text: str) -> Command | None:
         return AlterService(_unquote(m.group(1)), m.group(2).lower().startswith("start"))
     if m := _ALTER_OTHER.match(text):
         words = " ".join(m.group(2).upper().split())
-        for form in ("PAUSE REPLICATION", "RESUME REPLICATION", "COMPLETE REPLICATION", "START REPLICATION",
+        for form in ("COMPLETE REPLICATION", "START REPLICATION",
                      "SET REPLICATION", "RENAME", "GRANT", "REVOKE"):
             if words.startswith(form):
                 raise not_supported(f"ALTER VIRTUAL CLUSTER ... {form}")
@@ -116,3 +196,18 @@ def parse_pcr(text: str) -> Command | None:
     raise SqlError(ER_PARSE, "You have an error in your SQL syntax: expected CREATE VIRTUAL CLUSTER <name>, "
                              "SHOW VIRTUAL CLUSTER[S] [<name>], ALTER VIRTUAL CLUSTER <name> START SERVICE SHARED | "
                              "STOP SERVICE, SET CLUSTER SETTING <setting> = <value> or SHOW CLUSTER SETTING <setting>")
+
+
+def _create_replicated(m: re.Match[str]) -> CreateReplicated:
+    retention: float | None = None
+    for option in re.split(r"\s*,\s*", (m.group(5) or "").strip()) if m.group(5) else []:
+        if r := _RETENTION.fullmatch(option):
+            retention = duration(_value(r.group(1)))
+            if retention is None or retention <= 0:
+                raise SqlError(ER_PARSE, f"RETENTION takes a duration such as '4h' or '30m', not {r.group(1)}")
+        elif _READ_VC.fullmatch(option):
+            raise not_supported("CREATE VIRTUAL CLUSTER ... WITH READ VIRTUAL CLUSTER")
+        else:
+            raise not_supported(f"CREATE VIRTUAL CLUSTER ... WITH {option.upper()}")
+    return CreateReplicated(_unquote(m.group(2)), _unquote(m.group(3)), _value(m.group(4)), retention,
+                            bool(m.group(1)))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +19,7 @@ import msgpack
 
 from storage.catalog import DbInfo
 from storage.logstore import LogStore
-from storage.record import CorruptRecord, Record
+from storage.record import CorruptRecord, HybridClock, Record
 
 ConfigureConnection = Callable[[sqlite3.Connection], None]
 
@@ -54,8 +53,10 @@ def quote(name: str) -> str:
 
 
 class Database:
-    def __init__(self, path: Path, info: DbInfo, log: LogStore, configure: ConfigureConnection) -> None:
+    def __init__(self, path: Path, info: DbInfo, log: LogStore, configure: ConfigureConnection,
+                 clock: HybridClock | None = None) -> None:
         self.info = info
+        self.clock = clock or HybridClock()  # the store passes the node's one clock
         self.path = path
         self.log = log
         self._configure = configure
@@ -210,7 +211,7 @@ class Database:
             self.in_txn = False
             return None
         lsn = self.applied_lsn + 1
-        rec = Record(lsn, self.info.epoch, time.time(), self._cols, self._ops)
+        rec = Record(lsn, self.info.epoch, self.clock.now(), self._cols, self._ops)
         try:
             ticket = self.log.append(self.info.id, [(lsn, rec.encode())])
         except BaseException:

@@ -14,12 +14,32 @@ and each op is one of ``["i", table, rowid, new]``, ``["d", table, rowid, old]``
 from __future__ import annotations
 
 import struct
+import time
 import zlib
 from dataclasses import dataclass, field
 
 import msgpack
 
 _CRC = struct.Struct(">I")
+
+
+class HybridClock:
+    """Commit timestamps of one node: at least the wall clock and always above the last one given
+    (or observed in the log at start), so every database's records are ordered by time and a point
+    in time cuts every database of the node at a consistent place (PCR's replicated_time)."""
+
+    STEP = 1e-6  # one microsecond: what a float of seconds since 1970 still resolves
+
+    def __init__(self) -> None:
+        self.last = 0.0
+
+    def now(self) -> float:
+        self.last = max(time.time(), self.last + self.STEP)
+        return self.last
+
+    def observe(self, ts: float) -> None:
+        """Never give a timestamp at or below ``ts`` (a record already in the log)."""
+        self.last = max(self.last, ts)
 
 
 class CorruptRecord(Exception):

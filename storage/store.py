@@ -21,7 +21,7 @@ import msgpack
 from storage.catalog import DbInfo, Role, State, change
 from storage.database import ConfigureConnection, Database, NeedsRebuild, OutOfOrder
 from storage.logstore import LogStore
-from storage.record import CorruptRecord, Record
+from storage.record import CorruptRecord, HybridClock, Record
 from storage.retention import Hold, Holds, Settings, crash_point
 
 
@@ -53,6 +53,7 @@ class Store:
         self.log = LogStore(self.dir / "log")
         self.configure = configure
         self.settings = Settings()
+        self.clock = HybridClock()
         self.holds = Holds({int(k.split(":")[1]): v for k, v in self.log.meta_items("holds:")},
                            lambda db_id, raw: self.log.meta_put(f"holds:{db_id}", raw))
         self._locks: dict[int, threading.Lock] = {}
@@ -81,7 +82,11 @@ class Store:
         return self.dir / "db" / f"{db_id}.sqlite"
 
     def _open(self, info: DbInfo) -> Database:
-        return Database(self._path(info.id), info, self.log, self.configure)
+        db = Database(self._path(info.id), info, self.log, self.configure, self.clock)
+        last = self.log.last_lsn(info.id)
+        for _, data in self.log.records(info.id, last - 1, 1) if last else ():
+            self.clock.observe(Record.decode(data).ts)
+        return db
 
     def get(self, name: str) -> Database | None:
         return self.databases.get(name)
@@ -277,6 +282,18 @@ class Store:
         raise HistoryGap("the transactions to revert include DDL, and no kept checkpoint with the log after it "
                          f"reaches back to LSN {lsn} (the oldest checkpoint kept is at LSN {oldest}; "
                          "SET GLOBAL snapshots_to_keep keeps more of them)")
+
+    def lsn_at(self, db: Database, ts: float) -> int:
+        """The LSN of ``db``'s last applied transaction committed at or before ``ts`` (the point to
+        revert to for its state as of ``ts``); the LSN before the log's first kept record when even
+        that one is later (reverting there needs a checkpoint: ``revert_to`` says if there is none)."""
+        first = self.log.first_lsn(db.info.id)
+        lsn = (first - 1) if first else db.applied_lsn
+        for n, data in self.log.records(db.info.id, lsn):
+            if n > db.applied_lsn or Record.decode(data).ts > ts:
+                break
+            lsn = n
+        return lsn
 
     # -- reverting a divergent suffix (WITH FORCE DIFFERENTIAL) -------------------------------------
     def revert_to(self, db: Database, lsn: int, source: str) -> tuple[Database, list[Record]]:

@@ -99,11 +99,21 @@ def test_cluster_settings_and_refusals(node) -> None:  # type: ignore[no-untyped
     assert _err(node, "ALTER VIRTUAL CLUSTER system STOP SERVICE")[0] == 1231
     assert _err(node, "SHOW VIRTUAL CLUSTER nope")[0] == 1049
     assert _err(node, "CREATE VIRTUAL CLUSTER")[0] == 1064
+    assert _err(node, "CREATE VIRTUAL CLUSTER m FROM REPLICATION OF main ON 'mysql://h'")[0] == 1210
+    assert _err(node, "CREATE VIRTUAL CLUSTER m FROM REPLICATION OF main ON 'postgresql://u@h:1' "
+                      "WITH RETENTION = 'soon'")[0] == 1064
+    code, msg = _err(node, "CREATE VIRTUAL CLUSTER m FROM REPLICATION OF main ON "
+                           f"'postgresql://root@127.0.0.1:{node.port}/defaultdb'")
+    assert code == 1049 and 'virtual cluster "main" does not exist' in msg  # this node is its own source here
+    node.sql("CREATE VIRTUAL CLUSTER plain")
+    assert _err(node, "ALTER VIRTUAL CLUSTER plain COMPLETE REPLICATION TO LATEST")[0] == 1210
+    assert node.sql("SHOW VIRTUAL CLUSTER plain WITH REPLICATION STATUS") == [
+        (3, "plain", None, None, None, None, None, None, "ready")]
     for stmt, named in [
-        ("CREATE VIRTUAL CLUSTER main FROM REPLICATION OF main ON 'postgresql://u:p@127.0.0.1:1/'", "FROM REPLICATION"),
-        ("SHOW VIRTUAL CLUSTER main WITH REPLICATION STATUS", "WITH REPLICATION STATUS"),
-        ("ALTER VIRTUAL CLUSTER main COMPLETE REPLICATION TO LATEST", "COMPLETE REPLICATION"),
-        ("ALTER VIRTUAL CLUSTER main PAUSE REPLICATION", "PAUSE REPLICATION"),
+        ("CREATE VIRTUAL CLUSTER m FROM REPLICATION OF main ON 'postgresql://u:p@h:1/' WITH READ VIRTUAL CLUSTER",
+         "WITH READ VIRTUAL CLUSTER"),
+        ("SHOW VIRTUAL CLUSTER main WITH CAPABILITIES", "WITH CAPABILITIES"),
+        ("ALTER VIRTUAL CLUSTER main SET REPLICATION RETENTION = '24h'", "SET REPLICATION"),
         ("ALTER VIRTUAL CLUSTER a START REPLICATION OF b ON 'postgresql://u:p@127.0.0.1:1/'", "START REPLICATION"),
         ("SELECT * FROM [SHOW JOBS] WHERE job_type = 'REPLICATION STREAM INGESTION'", "SHOW JOBS"),
         ("SHOW JOBS", "SHOW JOBS"),

@@ -25,10 +25,11 @@ from urllib.parse import unquote, urlsplit
 import pymysql
 from mysql_mimic.constants import KillKind
 
+from replication.errors import HistoryMismatch
 from replication.manager import Manager
 from server.errors import relayed_code
 from server.node import Node
-from server.session import Outcome, Session
+from server.session import Outcome, Session, Warning_
 from sqlfront.errors import (
     ER_BAD_DB,
     ER_DB_CREATE_EXISTS,
@@ -50,6 +51,7 @@ from sqlfront.pcr import (
     ShowClusterSetting,
     ShowReplicationStatus,
     ShowVirtualClusters,
+    StartReplication,
     duration,
     parse_pcr,
 )
@@ -101,6 +103,7 @@ class VirtualClusters:
         self.repl = repl
         self._task: asyncio.Task[None] | None = None
         self._completing: dict[str, asyncio.Task[None]] = {}
+        self._managing: set[str] = set()  # databases a PCR statement of the system cluster is replicating or dropping
         raw = node.store.log.meta_get(_META)
         doc: dict[str, Any] = json.loads(raw) if raw else {}
         self.clusters: dict[str, VirtualCluster] = {
@@ -148,7 +151,8 @@ class VirtualClusters:
     async def gate(self, session: Session, database: str) -> None:
         """A write to a database of another virtual cluster is a write to a database this session
         cannot see."""
-        if self.node.store.get(database) is not None and not self.owns(session.cluster, database):
+        if (self.node.store.get(database) is not None and not self.owns(session.cluster, database)
+                and database not in self._managing):
             raise SqlError(ER_BAD_DB, f"Unknown database '{database}'")
 
     # -- statements ------------------------------------------------------------------------------
@@ -332,7 +336,7 @@ class VirtualClusters:
                 return Outcome()
             raise SqlError(ER_DB_CREATE_EXISTS, f"virtual cluster \"{cmd.name}\" already exists")
         source = _parse_uri(cmd.uri) | {"tenant": cmd.source_name}
-        names = await asyncio.to_thread(self._ask_source, source, cmd.source_name)
+        names, _ = await asyncio.to_thread(self._ask_source, source, cmd.source_name)
         taken = [n for n in names if self.node.store.get(n) is not None]
         if taken:
             raise SqlError(ER_DB_CREATE_EXISTS, f"Can't create database '{taken[0]}'; database exists: virtual cluster "
@@ -350,10 +354,14 @@ class VirtualClusters:
             for name in names:
                 await self.repl.replicate(name, _ref(source, name), None)
         except BaseException:
-            for name in names:
-                self.owner.pop(name, None)
-                if self.node.store.get(name) is not None:
-                    await self.node.drop_database(session, name, True)
+            self._managing.update(names)
+            try:
+                for name in names:
+                    if self.node.store.get(name) is not None:
+                        await self.node.drop_database(session, name, True)
+                    self.owner.pop(name, None)
+            finally:
+                self._managing.difference_update(names)
             del self.clusters[vc.name]
             self._save()
             raise
@@ -361,8 +369,9 @@ class VirtualClusters:
         self._save()
         return Outcome()
 
-    def _ask_source(self, source: dict[str, Any], tenant: str) -> list[str]:
-        """The databases of virtual cluster ``tenant`` on the source (PCR SOURCE, as the URI's user)."""
+    def _ask_source(self, source: dict[str, Any], tenant: str) -> tuple[list[str], str]:
+        """The databases of virtual cluster ``tenant`` on the source and where it was replicated from
+        ('' when it never was) (PCR SOURCE, as the URI's user)."""
         try:
             conn = pymysql.connect(host=self.node.host_map.get(source["host"], source["host"]), port=source["port"],
                                    user=source["user"], password=source["password"], database="cluster:system",
@@ -370,7 +379,8 @@ class VirtualClusters:
             try:
                 with conn.cursor() as cur:
                     cur.execute("PCR SOURCE %s", (tenant,))
-                    return [r[0] for r in cur.fetchall()]
+                    rows = cur.fetchall()
+                    return [v for k, v in rows if k == "database"], next((v for k, v in rows if k != "database"), "")
             finally:
                 conn.close()
         except pymysql.err.MySQLError as e:
@@ -453,6 +463,78 @@ class VirtualClusters:
             self._save()
         return Outcome(["failover_time"], [(hlc(at),)])
 
+    async def failback(self, session: Session, cmd: StartReplication) -> Outcome:
+        """Make virtual cluster ``cmd.name`` replicate from ``cmd.source_name`` again after a failover:
+        only between two clusters one of which was replicated from the other; each database is reset
+        to where the two diverged (the local changes after it are reverted and stay readable in
+        DRLAB_REVERTED_TRANSACTIONS) and receives only the net-new changes, or, when the source no
+        longer holds the history back to that point, a full copy. A note says which, per database."""
+        self._manage(session, "ALTER VIRTUAL CLUSTER ... START REPLICATION")
+        vc = self._get(cmd.name)
+        if vc.name == SYSTEM:
+            raise SqlError(ER_WRONG_ARGUMENTS, "the system virtual cluster cannot replicate from another cluster")
+        if vc.data_state != "ready":
+            raise SqlError(ER_WRONG_ARGUMENTS, f"virtual cluster \"{vc.name}\" is {vc.data_state}; START REPLICATION "
+                                               "needs a ready one (complete or stop its current replication first)")
+        if vc.service_mode != "none":
+            raise SqlError(ER_OPTION_PREVENTS_STATEMENT,
+                           f"virtual cluster \"{vc.name}\" is in service; run ALTER VIRTUAL CLUSTER {vc.name} STOP "
+                           "SERVICE first (its sessions end, and it serves none while it replicates)")
+        source = _parse_uri(cmd.uri) | {"tenant": cmd.source_name}
+        names, their_origin = await asyncio.to_thread(self._ask_source, source, cmd.source_name)
+        mine = f"{self.node.address}/{vc.name}"
+        my_origin = _origin(vc.source) if vc.source is not None else ""
+        if not (_same(their_origin, mine, self.node.host_map) or _same(my_origin, _origin(source), self.node.host_map)):
+            raise SqlError(ER_WRONG_ARGUMENTS,
+                           "cannot reconfigure existing tenant to replicate from specified source: it was neither "
+                           f"previously replicating from this source (prior replication source was \"{my_origin}\"), "
+                           f"nor was the source previously replicating from it (\"{their_origin}\")")
+        modes: list[str] = []
+        vc.source, vc.databases, vc.started = source, names, time.time()
+        vc.replicated_time, vc.failover_time, vc.job_id, vc.error = 0.0, None, _job_id(), ""
+        vc.data_state = "initializing replication"
+        for name in names:
+            self.owner[name] = vc.name
+        self._save()
+        try:
+            for name in names:
+                modes.append(await self._failback_database(session, vc.name, name, source))
+        except BaseException as e:
+            vc.data_state, vc.error = "replication error", f"START REPLICATION failed: {e}"
+            self._save()
+            raise
+        vc.data_state = "replicating"
+        self._save()
+        session.warnings.append(Warning_("Note", 1105, f"START REPLICATION of {vc.name}: " + "; ".join(modes)))
+        return Outcome()
+
+    async def _failback_database(self, session: Session, cluster: str, name: str, source: dict[str, Any]) -> str:
+        """Replicate ``name`` from the source: net-new changes from the divergence point when the
+        histories allow it, a full copy otherwise; says which."""
+        self._managing.add(name)
+        try:
+            if self.node.store.get(name) is not None:
+                try:
+                    reverted, shared = await self.repl.replicate_differential(name, _ref(source, name), None, session)
+                    if reverted:
+                        session.warnings.append(Warning_(
+                            "Warning", 1105, f"{reverted} transaction(s) committed on '{name}' after LSN {shared}, "
+                            "where it diverged from the source, were reverted; their rows are in "
+                            "information_schema.DRLAB_REVERTED_TRANSACTIONS"))
+                    return f"{name}: net-new changes only" + (
+                        " (its changes after the divergence were reverted)" if reverted else "")
+                except HistoryMismatch as e:
+                    why = str(e)
+                    await self.node.drop_database(session, name, False)
+                    self.owner[name] = cluster
+                    self._save()
+            else:
+                why = "no local copy"
+            await self.repl.replicate(name, _ref(source, name), None)
+            return f"{name}: full copy ({why})"
+        finally:
+            self._managing.discard(name)
+
     # -- physical cluster replication: the source side --------------------------------------------
     async def source_info(self, session: Session, cmd: PcrSource) -> Outcome:
         """A standby asks for the databases of a virtual cluster to stream (its user needs REPLICATION)."""
@@ -463,9 +545,11 @@ class VirtualClusters:
             raise SqlError(ER_OPTION_PREVENTS_STATEMENT,
                            f"rangefeeds require the kv.rangefeed.enabled setting. See {RANGEFEED_DOCS} (run SET "
                            "CLUSTER SETTING kv.rangefeed.enabled = 'true' in the system virtual cluster of the source)")
-        self._get(cmd.name)
-        names = sorted(n for n in self.node.store.names() if self.owns(cmd.name, n))
-        return Outcome(["database"], [(n,) for n in names])
+        vc = self._get(cmd.name)
+        rows: list[tuple[str, str]] = [("database", n) for n in self.node.store.names() if self.owns(cmd.name, n)]
+        if vc.source is not None:
+            rows.append(("replicated_from", _origin(vc.source)))
+        return Outcome(["kind", "value"], rows)
 
 
 def _job_id() -> int:
@@ -539,6 +623,21 @@ def _ref(source: dict[str, Any], db: str) -> SourceRef:
     return SourceRef(source["user"], source["password"], source["host"], source["port"], db)
 
 
+def _origin(source: dict[str, Any]) -> str:
+    """Where a replicated virtual cluster comes from, as the failback check compares it."""
+    return f"{source['host']}:{source['port']}/{source['tenant']}"
+
+
+def _same(a: str, b: str, host_map: dict[str, str]) -> bool:
+    """Whether two ``host:port/tenant`` name the same cluster (hosts as this node resolves them)."""
+    def norm(x: str) -> str:
+        hostport, _, tenant = x.partition("/")
+        host, _, port = hostport.rpartition(":")
+        host = host_map.get(host, host)
+        return f"{'127.0.0.1' if host in ('localhost', '::1') else host}:{port}/{tenant}"
+    return bool(a) and bool(b) and norm(a) == norm(b)
+
+
 def redacted(source: dict[str, Any]) -> str:
     """The source as SHOW ... WITH REPLICATION STATUS shows it: never the password."""
     return f"postgresql://{source['user']}@{source['host']}:{source['port']}?redacted"
@@ -559,6 +658,7 @@ def install(node: Node, repl: Manager) -> None:
     f.add_command(ShowReplicationStatus, vcs.show_status)
     f.add_command(PauseResume, vcs.pause_resume)
     f.add_command(CompleteReplication, vcs.complete)
+    f.add_command(StartReplication, vcs.failback)
     f.add_command(PcrSource, vcs.source_info)
     f.add_write_gate(vcs.gate)
     f.on_drop(vcs.dropped)

@@ -33,6 +33,8 @@ _PAUSE = re.compile(r"\s*alter\s+virtual\s+cluster\s+" + _NAME + r"\s+(pause|res
                     re.I | re.S)
 _COMPLETE = re.compile(r"\s*alter\s+virtual\s+cluster\s+" + _NAME + r"\s+complete\s+replication\s+to\s+"
                        r"(latest|system\s+time\s+('(?:[^']|'')*'|[\d.]+))" + _END, re.I | re.S)
+_FAILBACK = re.compile(r"\s*alter\s+virtual\s+cluster\s+" + _NAME + r"\s+start\s+replication\s+of\s+" + _NAME
+                       + r"\s+on\s+('(?:[^']|'')*')(?:\s+with\s+(.*?))?" + _END, re.I | re.S)
 _SOURCE = re.compile(r"\s*pcr\s+source\s+('(?:[^']|'')*')" + _END, re.I | re.S)
 _SHOW = re.compile(r"\s*show\s+virtual\s+clusters?(?:\s+" + _NAME + r")?" + _END, re.I | re.S)
 _SHOW_WITH = re.compile(r"\s*show\s+virtual\s+clusters?\b.*\bwith\s+(replication\s+status|capabilities)", re.I | re.S)
@@ -115,6 +117,16 @@ class CompleteReplication:
 
 
 @dataclass(frozen=True)
+class StartReplication:
+    """``ALTER VIRTUAL CLUSTER name START REPLICATION OF source ON 'uri'``: failback."""
+
+    cacheable: ClassVar[bool] = False
+    name: str
+    source_name: str
+    uri: str
+
+
+@dataclass(frozen=True)
 class PcrSource:
     """drlab's internal ``PCR SOURCE 'name'``: a standby asks the source node for the
     databases of virtual cluster ``name`` (and whether rangefeeds are enabled)."""
@@ -136,7 +148,7 @@ def duration(text: str) -> float | None:
 
 
 Command = (CreateVirtualCluster | ShowVirtualClusters | AlterService | SetClusterSetting | ShowClusterSetting
-           | CreateReplicated | ShowReplicationStatus | PauseResume | CompleteReplication | PcrSource)
+           | CreateReplicated | ShowReplicationStatus | PauseResume | CompleteReplication | StartReplication | PcrSource)
 
 
 def _unquote(name: str) -> str:
@@ -172,6 +184,12 @@ def parse_pcr(text: str) -> Command | None:
     if m := _COMPLETE.fullmatch(text):
         at = m.group(3)
         return CompleteReplication(_unquote(m.group(1)), None if at is None else _value(at))
+    if m := _FAILBACK.fullmatch(text):
+        if m.group(4):
+            if _READ_VC.fullmatch(m.group(4).strip()):
+                raise not_supported("ALTER VIRTUAL CLUSTER ... START REPLICATION ... WITH READ VIRTUAL CLUSTER")
+            raise not_supported(f"ALTER VIRTUAL CLUSTER ... START REPLICATION ... WITH {m.group(4).strip().upper()}")
+        return StartReplication(_unquote(m.group(1)), _unquote(m.group(2)), _value(m.group(3)))
     if m := _SHOW_WITH.match(text):
         raise not_supported(f"SHOW VIRTUAL CLUSTER ... WITH {' '.join(m.group(1).upper().split())}")
     if m := _SHOW.fullmatch(text):
@@ -180,8 +198,7 @@ def parse_pcr(text: str) -> Command | None:
         return AlterService(_unquote(m.group(1)), m.group(2).lower().startswith("start"))
     if m := _ALTER_OTHER.match(text):
         words = " ".join(m.group(2).upper().split())
-        for form in ("COMPLETE REPLICATION", "START REPLICATION",
-                     "SET REPLICATION", "RENAME", "GRANT", "REVOKE"):
+        for form in ("SET REPLICATION", "RENAME", "GRANT", "REVOKE"):
             if words.startswith(form):
                 raise not_supported(f"ALTER VIRTUAL CLUSTER ... {form}")
     if m := _SET.fullmatch(text):
@@ -193,9 +210,12 @@ def parse_pcr(text: str) -> Command | None:
         raise not_supported("SHOW JOBS / SHOW JOB WHEN COMPLETE (CockroachDB's replication jobs)")
     if head.startswith(("DROP VIRTUAL", "SHOW ALL", "SHOW CLUSTER SETTINGS")):
         raise not_supported(" ".join(text.split()[:3]).upper().rstrip(";"))
-    raise SqlError(ER_PARSE, "You have an error in your SQL syntax: expected CREATE VIRTUAL CLUSTER <name>, "
-                             "SHOW VIRTUAL CLUSTER[S] [<name>], ALTER VIRTUAL CLUSTER <name> START SERVICE SHARED | "
-                             "STOP SERVICE, SET CLUSTER SETTING <setting> = <value> or SHOW CLUSTER SETTING <setting>")
+    raise SqlError(ER_PARSE, "You have an error in your SQL syntax: expected CREATE VIRTUAL CLUSTER <name> [FROM "
+                             "REPLICATION OF <name> ON '<uri>'], SHOW VIRTUAL CLUSTER[S] [<name> [WITH REPLICATION "
+                             "STATUS]], ALTER VIRTUAL CLUSTER <name> {START SERVICE SHARED | STOP SERVICE | PAUSE "
+                             "REPLICATION | RESUME REPLICATION | COMPLETE REPLICATION TO {LATEST | SYSTEM TIME '<time>'} "
+                             "| START REPLICATION OF <name> ON '<uri>'}, SET CLUSTER SETTING <setting> = <value> or "
+                             "SHOW CLUSTER SETTING <setting>")
 
 
 def _create_replicated(m: re.Match[str]) -> CreateReplicated:

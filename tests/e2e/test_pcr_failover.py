@@ -40,6 +40,10 @@ def _hlc(t: float) -> str:
     return f"{int(round(t * 1e6)) * 1000}.0000000000"
 
 
+def _seconds(hlc: str) -> float:
+    return int(hlc.split(".")[0]) / 1e9
+
+
 def _ts(t: float) -> str:
     """A time as the status columns show it (they sort as text)."""
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S.%f") + "+00"
@@ -168,3 +172,57 @@ def test_failover_to_a_future_time_waits_and_can_be_moved(pair) -> None:  # type
     wait_for(lambda: _state(b)[0] == "ready", what="the failover completes by itself")
     b.sql("ALTER VIRTUAL CLUSTER main START SERVICE SHARED")
     assert _content(b) == {"app": [(1, "before")], "app2": [(1, "before")]}
+
+
+def test_failback_to_the_original_primary_ships_only_net_new_changes(pair, node_factory) -> None:  # type: ignore[no-untyped-def]
+    a, b = pair
+    for i in range(1, 11):
+        for d in DBS:
+            a.sql(f"INSERT INTO {d}.t VALUES ({i}, 'from a')", "cluster:main")
+    done = _ts(time.time())
+    wait_for(lambda: _status(b)["replicated_time"] > done, what="b has everything")
+    (failover_time,), = b.sql("ALTER VIRTUAL CLUSTER main COMPLETE REPLICATION TO LATEST")
+    wait_for(lambda: _state(b)[0] == "ready", what="the failover completes")
+    b.sql("ALTER VIRTUAL CLUSTER main START SERVICE SHARED")
+    a.sql("INSERT INTO app.t VALUES (500, 'a wrote after the failover')", "cluster:main")  # diverges: reverted later
+    for d in DBS:
+        b.sql(f"INSERT INTO {d}.t VALUES (11, 'from b')", "cluster:main")
+    # the seed's failback, from the system virtual cluster of a
+    with pytest.raises(pymysql.err.MySQLError) as e:
+        a.sql(f"ALTER VIRTUAL CLUSTER main START REPLICATION OF main ON '{_uri(b)}'")
+    assert e.value.args[0] == 1290 and "STOP SERVICE" in e.value.args[1]
+    a.sql("ALTER VIRTUAL CLUSTER main STOP SERVICE")
+    with pytest.raises(pymysql.err.MySQLError) as e:
+        a.sql(f"ALTER VIRTUAL CLUSTER main START REPLICATION OF main ON '{_uri(b)}'")
+    assert e.value.args[0] == 1290 and "rangefeeds require the kv.rangefeed.enabled setting" in e.value.args[1]
+    b.sql("SET CLUSTER SETTING kv.rangefeed.enabled = 'true'")
+    c = node_factory("c").start()  # an unrelated cluster with its own main
+    c.sql("CREATE VIRTUAL CLUSTER main")
+    c.sql("SET CLUSTER SETTING kv.rangefeed.enabled = 'true'")
+    with pytest.raises(pymysql.err.MySQLError) as e:
+        a.sql(f"ALTER VIRTUAL CLUSTER main START REPLICATION OF main ON '{_uri(c)}'")
+    assert e.value.args[0] == 1210 and e.value.args[1].startswith(
+        "cannot reconfigure existing tenant to replicate from specified source: it was neither previously "
+        'replicating from this source (prior replication source was ""), nor was the source previously '
+        'replicating from it ("")')
+    with a.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"ALTER VIRTUAL CLUSTER main START REPLICATION OF main ON '{_uri(b)}'")
+        cur.execute("SHOW WARNINGS")
+        (note,) = [w[2] for w in cur.fetchall() if w[2].startswith("START REPLICATION")]
+    assert note == ("START REPLICATION of main: app: net-new changes only (its changes after the divergence were "
+                    "reverted); app2: net-new changes only")
+    assert _state(a) == ("replicating", "none")
+    assert _status(a)["source_cluster_uri"] == f"postgresql://root@127.0.0.1:{b.port}?redacted"
+    assert a.sql("SELECT ROW_AFTER FROM information_schema.DRLAB_REVERTED_TRANSACTIONS") == [
+        ('{"id": 500, "v": "a wrote after the failover"}',)]
+    b.sql("INSERT INTO app.t VALUES (12, 'from b, streamed')", "cluster:main")
+    done = _ts(time.time())
+    wait_for(lambda: _status(a)["replicated_time"] > done, what="a has caught up with b")
+    a.sql("ALTER VIRTUAL CLUSTER main COMPLETE REPLICATION TO LATEST")
+    wait_for(lambda: _state(a)[0] == "ready", what="the failback completes")
+    a.sql("ALTER VIRTUAL CLUSTER main START SERVICE SHARED")
+    a.sql("SET CLUSTER SETTING server.controller.default_target_cluster = 'main'")
+    assert _content(a) == _content(b)
+    assert a.sql("SELECT v FROM t WHERE id = 12", "app") == [("from b, streamed",)]
+    a.sql("INSERT INTO t VALUES (13, 'a is the primary again')", "app")
+    assert _seconds(failover_time) > 0

@@ -98,6 +98,8 @@ def test_cluster_settings_and_refusals(node) -> None:  # type: ignore[no-untyped
     assert _err(node, "ALTER VIRTUAL CLUSTER nope START SERVICE SHARED")[0] == 1049
     assert _err(node, "ALTER VIRTUAL CLUSTER system STOP SERVICE")[0] == 1231
     assert _err(node, "SHOW VIRTUAL CLUSTER nope")[0] == 1049
+    assert _err(node, "ALTER VIRTUAL CLUSTER nope START REPLICATION OF main ON 'postgresql://u@h:1'")[0] == 1049
+    assert _err(node, "ALTER VIRTUAL CLUSTER main COMPLETE REPLICATION TO SYSTEM TIME")[0] == 1064
     assert _err(node, "CREATE VIRTUAL CLUSTER")[0] == 1064
     assert _err(node, "CREATE VIRTUAL CLUSTER m FROM REPLICATION OF main ON 'mysql://h'")[0] == 1210
     assert _err(node, "CREATE VIRTUAL CLUSTER m FROM REPLICATION OF main ON 'postgresql://u@h:1' "
@@ -114,7 +116,8 @@ def test_cluster_settings_and_refusals(node) -> None:  # type: ignore[no-untyped
          "WITH READ VIRTUAL CLUSTER"),
         ("SHOW VIRTUAL CLUSTER main WITH CAPABILITIES", "WITH CAPABILITIES"),
         ("ALTER VIRTUAL CLUSTER main SET REPLICATION RETENTION = '24h'", "SET REPLICATION"),
-        ("ALTER VIRTUAL CLUSTER a START REPLICATION OF b ON 'postgresql://u:p@127.0.0.1:1/'", "START REPLICATION"),
+        ("ALTER VIRTUAL CLUSTER a START REPLICATION OF b ON 'postgresql://u:p@127.0.0.1:1/' WITH READ VIRTUAL CLUSTER",
+         "WITH READ VIRTUAL CLUSTER"),
         ("SELECT * FROM [SHOW JOBS] WHERE job_type = 'REPLICATION STREAM INGESTION'", "SHOW JOBS"),
         ("SHOW JOBS", "SHOW JOBS"),
     ]:

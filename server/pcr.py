@@ -15,7 +15,9 @@ import json
 import logging
 import random
 import re
+import sqlite3
 import time
+import zlib
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -34,6 +36,7 @@ from sqlfront.errors import (
     ER_BAD_DB,
     ER_DB_CREATE_EXISTS,
     ER_OPTION_PREVENTS_STATEMENT,
+    ER_PARSE,
     ER_SPECIFIC_ACCESS_DENIED,
     ER_UNKNOWN_SYSTEM_VARIABLE,
     ER_WRONG_ARGUMENTS,
@@ -49,6 +52,8 @@ from sqlfront.pcr import (
     PcrSource,
     SetClusterSetting,
     ShowClusterSetting,
+    ShowJob,
+    ShowJobs,
     ShowReplicationStatus,
     ShowVirtualClusters,
     StartReplication,
@@ -535,6 +540,63 @@ class VirtualClusters:
         finally:
             self._managing.discard(name)
 
+    # -- jobs ------------------------------------------------------------------------------------------
+    def job_rows(self) -> list[tuple[Any, ...]]:
+        """CockroachDB's SHOW JOBS rows for the replication jobs on this node: the ingestion job of
+        each replicated virtual cluster, and a producer job for each virtual cluster a standby streams."""
+        rows: list[tuple[Any, ...]] = []
+        for vc in sorted(self.clusters.values(), key=lambda c: c.id):
+            if vc.source is None or not vc.job_id:
+                continue
+            status = {"ready": "succeeded", "replication paused": "paused", "replication error": "failed"}.get(
+                vc.data_state, "running")
+            started = _time(vc.started)
+            finished = _time(vc.replicated_time) if status == "succeeded" else None
+            rows.append((vc.job_id, "REPLICATION STREAM INGESTION",
+                         f"CREATE VIRTUAL CLUSTER {vc.name} FROM REPLICATION OF {vc.source['tenant']} ON "
+                         f"'{redacted(vc.source)}'", "", "root", status, vc.data_state, started, started, finished,
+                         _time(time.time()), 1.0 if status == "succeeded" else 0.0, vc.error or "", 1))
+        streamed: dict[str, float] = {}
+        for (db, _), seen in self.repl.source.replicas.items():
+            cluster = self.owner.get(db, SYSTEM)
+            if seen.connected and cluster in self.clusters:
+                streamed[cluster] = max(streamed.get(cluster, 0.0), seen.last_seen)
+        for cluster, seen_at in sorted(streamed.items()):
+            vc = self.clusters[cluster]
+            rows.append((_producer_id(self.node.address, vc.id), "REPLICATION STREAM PRODUCER",
+                         f"stream replication for virtual cluster {cluster}", "", "root", "running", "",
+                         None, None, None, _time(seen_at), 0.0, "", 1))
+        return rows
+
+    async def show_jobs(self, session: Session, cmd: ShowJobs) -> Outcome:
+        self._manage(session, "SHOW JOBS")
+        rows = self.job_rows()
+        if cmd.columns.strip() == "*" and cmd.where is None:
+            return Outcome(list(JOB_COLUMNS), rows)
+        db = sqlite3.connect(":memory:")
+        try:
+            db.execute(f"CREATE TABLE jobs ({', '.join(JOB_COLUMNS)})")
+            db.executemany(f"INSERT INTO jobs VALUES ({', '.join('?' * len(JOB_COLUMNS))})", rows)
+            db.execute("PRAGMA query_only = ON")
+            cur = db.execute(f"SELECT {cmd.columns} FROM jobs" + (f" WHERE {cmd.where}" if cmd.where else ""))
+            return Outcome([d[0] for d in cur.description], cur.fetchall())
+        except sqlite3.Error as e:
+            raise SqlError(ER_PARSE, f"SELECT ... FROM [SHOW JOBS]: {e} (the columns are {', '.join(JOB_COLUMNS)})"
+                           ) from None
+        finally:
+            db.close()
+
+    async def show_job(self, session: Session, cmd: ShowJob) -> Outcome:
+        """SHOW JOB id; WHEN COMPLETE waits until the job succeeded or failed (a failover completed)."""
+        self._manage(session, "SHOW JOB")
+        while True:
+            row = next((r for r in self.job_rows() if r[0] == cmd.job_id), None)
+            if row is None:
+                raise SqlError(ER_WRONG_ARGUMENTS, f"job with ID {cmd.job_id} does not exist")
+            if not cmd.when_complete or row[5] in ("succeeded", "failed", "canceled"):
+                return Outcome(list(JOB_COLUMNS), [row])
+            await asyncio.sleep(POLL)
+
     # -- physical cluster replication: the source side --------------------------------------------
     async def source_info(self, session: Session, cmd: PcrSource) -> Outcome:
         """A standby asks for the databases of a virtual cluster to stream (its user needs REPLICATION)."""
@@ -550,6 +612,19 @@ class VirtualClusters:
         if vc.source is not None:
             rows.append(("replicated_from", _origin(vc.source)))
         return Outcome(["kind", "value"], rows)
+
+
+JOB_COLUMNS = ("job_id", "job_type", "description", "statement", "user_name", "status", "running_status", "created",
+               "started", "finished", "modified", "fraction_completed", "error", "coordinator_id")
+
+
+def _producer_id(address: str, vc_id: int) -> int:
+    """A stable id for the producer job of a virtual cluster on this node."""
+    return 10**17 + zlib.crc32(f"{address}/{vc_id}".encode()) * 1000 + vc_id
+
+
+def _time(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _job_id() -> int:
@@ -659,6 +734,8 @@ def install(node: Node, repl: Manager) -> None:
     f.add_command(PauseResume, vcs.pause_resume)
     f.add_command(CompleteReplication, vcs.complete)
     f.add_command(StartReplication, vcs.failback)
+    f.add_command(ShowJobs, vcs.show_jobs)
+    f.add_command(ShowJob, vcs.show_job)
     f.add_command(PcrSource, vcs.source_info)
     f.add_write_gate(vcs.gate)
     f.on_drop(vcs.dropped)

@@ -20,7 +20,7 @@ _END = r"\s*;?\s*"
 
 _HEAD = re.compile(r"\s*(?:pcr\s+source\b|(?:create|alter|drop|show)\s+virtual\s+clusters?\b|(?:set|show)\s+cluster\s+setting\b"
                    r"|show\s+(?:jobs?|all\s+cluster\s+settings|cluster\s+settings)\b"
-                   r"|select\s+\*\s+from\s+\[\s*show\s+jobs\s*\])", re.I)
+                   r"|select\s[^\[;]*\[\s*show\s+jobs\s*\])", re.I)
 _CREATE = re.compile(r"\s*create\s+virtual\s+cluster\s+(if\s+not\s+exists\s+)?" + _NAME + _END, re.I | re.S)
 _CREATE_FROM = re.compile(r"\s*create\s+virtual\s+cluster\s+.*\bfrom\s+replication\b", re.I | re.S)
 _CREATE_REPL = re.compile(r"\s*create\s+virtual\s+cluster\s+(if\s+not\s+exists\s+)?" + _NAME
@@ -35,6 +35,10 @@ _COMPLETE = re.compile(r"\s*alter\s+virtual\s+cluster\s+" + _NAME + r"\s+complet
                        r"(latest|system\s+time\s+('(?:[^']|'')*'|[\d.]+))" + _END, re.I | re.S)
 _FAILBACK = re.compile(r"\s*alter\s+virtual\s+cluster\s+" + _NAME + r"\s+start\s+replication\s+of\s+" + _NAME
                        + r"\s+on\s+('(?:[^']|'')*')(?:\s+with\s+(.*?))?" + _END, re.I | re.S)
+_SHOW_JOBS = re.compile(r"\s*show\s+jobs" + _END, re.I | re.S)
+_SHOW_JOB = re.compile(r"\s*show\s+job\s+(when\s+complete\s+)?(\d+)" + _END, re.I | re.S)
+_SELECT_JOBS = re.compile(r"\s*select\s+(.+?)\s+from\s+\[\s*show\s+jobs\s*\](?:\s+where\s+(.+?))?" + _END,
+                          re.I | re.S)
 _SOURCE = re.compile(r"\s*pcr\s+source\s+('(?:[^']|'')*')" + _END, re.I | re.S)
 _SHOW = re.compile(r"\s*show\s+virtual\s+clusters?(?:\s+" + _NAME + r")?" + _END, re.I | re.S)
 _SHOW_WITH = re.compile(r"\s*show\s+virtual\s+clusters?\b.*\bwith\s+(replication\s+status|capabilities)", re.I | re.S)
@@ -127,6 +131,25 @@ class StartReplication:
 
 
 @dataclass(frozen=True)
+class ShowJobs:
+    """``SHOW JOBS`` (columns "*", no filter) or ``SELECT <columns> FROM [SHOW JOBS] [WHERE <condition>]``:
+    the condition is evaluated over the job rows alone."""
+
+    cacheable: ClassVar[bool] = False
+    columns: str
+    where: str | None
+
+
+@dataclass(frozen=True)
+class ShowJob:
+    """``SHOW JOB [WHEN COMPLETE] <id>``."""
+
+    cacheable: ClassVar[bool] = False
+    job_id: int
+    when_complete: bool
+
+
+@dataclass(frozen=True)
 class PcrSource:
     """drlab's internal ``PCR SOURCE 'name'``: a standby asks the source node for the
     databases of virtual cluster ``name`` (and whether rangefeeds are enabled)."""
@@ -148,7 +171,7 @@ def duration(text: str) -> float | None:
 
 
 Command = (CreateVirtualCluster | ShowVirtualClusters | AlterService | SetClusterSetting | ShowClusterSetting
-           | CreateReplicated | ShowReplicationStatus | PauseResume | CompleteReplication | StartReplication | PcrSource)
+           | CreateReplicated | ShowReplicationStatus | PauseResume | CompleteReplication | StartReplication | ShowJobs | ShowJob | PcrSource)
 
 
 def _unquote(name: str) -> str:
@@ -205,9 +228,18 @@ def parse_pcr(text: str) -> Command | None:
         return SetClusterSetting(m.group(1).lower(), _value(m.group(2)))
     if m := _SHOW_SETTING.fullmatch(text):
         return ShowClusterSetting(m.group(1).lower())
+    if _SHOW_JOBS.fullmatch(text):
+        return ShowJobs("*", None)
+    if m := _SHOW_JOB.fullmatch(text):
+        return ShowJob(int(m.group(2)), bool(m.group(1)))
+    if m := _SELECT_JOBS.fullmatch(text):
+        if ";" in m.group(0).rstrip().rstrip(";"):
+            raise SqlError(ER_PARSE, "You have an error in your SQL syntax: one statement at a time")
+        return ShowJobs(m.group(1), m.group(2))
     head = " ".join(text.split()[:3]).upper()
     if head.startswith(("SHOW JOB", "SELECT")):
-        raise not_supported("SHOW JOBS / SHOW JOB WHEN COMPLETE (CockroachDB's replication jobs)")
+        raise SqlError(ER_PARSE, "You have an error in your SQL syntax: expected SHOW JOBS, SHOW JOB [WHEN COMPLETE] "
+                                 "<job_id> or SELECT <columns> FROM [SHOW JOBS] [WHERE <condition>]")
     if head.startswith(("DROP VIRTUAL", "SHOW ALL", "SHOW CLUSTER SETTINGS")):
         raise not_supported(" ".join(text.split()[:3]).upper().rstrip(";"))
     raise SqlError(ER_PARSE, "You have an error in your SQL syntax: expected CREATE VIRTUAL CLUSTER <name> [FROM "

@@ -100,6 +100,10 @@ def test_cluster_settings_and_refusals(node) -> None:  # type: ignore[no-untyped
     assert _err(node, "SHOW VIRTUAL CLUSTER nope")[0] == 1049
     assert _err(node, "ALTER VIRTUAL CLUSTER nope START REPLICATION OF main ON 'postgresql://u@h:1'")[0] == 1049
     assert _err(node, "ALTER VIRTUAL CLUSTER main COMPLETE REPLICATION TO SYSTEM TIME")[0] == 1064
+    assert node.sql("SELECT * FROM [SHOW JOBS] WHERE job_type = 'REPLICATION STREAM INGESTION'") == []
+    code, msg = _err(node, "SELECT * FROM [SHOW JOBS] WHERE nosuch = 1")
+    assert code == 1064 and "no such column: nosuch" in msg
+    assert _err(node, "SHOW JOB WHEN COMPLETE 42") == (1210, "job with ID 42 does not exist")
     assert _err(node, "CREATE VIRTUAL CLUSTER")[0] == 1064
     assert _err(node, "CREATE VIRTUAL CLUSTER m FROM REPLICATION OF main ON 'mysql://h'")[0] == 1210
     assert _err(node, "CREATE VIRTUAL CLUSTER m FROM REPLICATION OF main ON 'postgresql://u@h:1' "
@@ -118,8 +122,7 @@ def test_cluster_settings_and_refusals(node) -> None:  # type: ignore[no-untyped
         ("ALTER VIRTUAL CLUSTER main SET REPLICATION RETENTION = '24h'", "SET REPLICATION"),
         ("ALTER VIRTUAL CLUSTER a START REPLICATION OF b ON 'postgresql://u:p@127.0.0.1:1/' WITH READ VIRTUAL CLUSTER",
          "WITH READ VIRTUAL CLUSTER"),
-        ("SELECT * FROM [SHOW JOBS] WHERE job_type = 'REPLICATION STREAM INGESTION'", "SHOW JOBS"),
-        ("SHOW JOBS", "SHOW JOBS"),
+        ("DROP VIRTUAL CLUSTER main", "DROP VIRTUAL CLUSTER"),
     ]:
         code, msg = _err(node, stmt)
         assert code == 1235 and named in msg, (stmt, msg)

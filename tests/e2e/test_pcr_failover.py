@@ -49,6 +49,12 @@ def _ts(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S.%f") + "+00"
 
 
+def _jobs(n: NodeProcess, query: str) -> list[dict]:
+    with n.connect() as c, c.cursor(pymysql.cursors.DictCursor) as cur:
+        cur.execute(query)
+        return list(cur.fetchall())
+
+
 def _content(n: NodeProcess) -> dict[str, list[tuple]]:
     return {d: n.sql(f"SELECT id, v FROM {d}.t ORDER BY id", "cluster:main") for d in DBS}
 
@@ -111,8 +117,16 @@ def test_failover_to_latest_with_an_application_writing(pair) -> None:  # type: 
         assert _status(b)["status"] == "replicating"
         before = _status(b)["replicated_time"]
         wait_for(lambda: _status(b)["replicated_time"] > before, what="replicated_time advances")
+        jobs = _jobs(b, "SELECT * FROM [SHOW JOBS] WHERE job_type = 'REPLICATION STREAM INGESTION'")
+        assert len(jobs) == 1 and jobs[0]["status"] == "running" and jobs[0]["running_status"] == "replicating"
+        assert jobs[0]["description"] == (f"CREATE VIRTUAL CLUSTER main FROM REPLICATION OF main ON "
+                                          f"'postgresql://root@127.0.0.1:{a.port}?redacted'")
+        producer = _jobs(a, "SELECT job_id, job_type, status FROM [SHOW JOBS] WHERE job_type LIKE '%PRODUCER'")
+        assert [(p["job_type"], p["status"]) for p in producer] == [("REPLICATION STREAM PRODUCER", "running")]
         (failover_time,), = b.sql("ALTER VIRTUAL CLUSTER main COMPLETE REPLICATION TO LATEST")
-    wait_for(lambda: _state(b) == ("ready", "none"), what="the failover completes")
+    done = _jobs(b, f"SHOW JOB WHEN COMPLETE {jobs[0]['job_id']}")  # blocks until the failover completes
+    assert done[0]["status"] == "succeeded" and done[0]["fraction_completed"] == 1.0
+    assert _state(b) == ("ready", "none")
     st = _status(b)
     assert st["status"] == "ready" and st["failover_time"] == failover_time
     b.sql("ALTER VIRTUAL CLUSTER main START SERVICE SHARED")

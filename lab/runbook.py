@@ -190,7 +190,7 @@ class Runner:
         expect_error = step.get("expect_error")
         for stmt in statements:
             try:
-                rows = self.session_query(step["on"], stmt, float(step.get("timeout", 120)))
+                rows = self.session_query(step["on"], stmt, float(step.get("timeout", 120)), step.get("database"))
             except pymysql.MySQLError as e:
                 if expect_error is not None and e.args and e.args[0] == int(expect_error):
                     return f"expected error {e.args[0]}: {e.args[1] if len(e.args) > 1 else ''}"
@@ -202,22 +202,24 @@ class Runner:
                 assert got == step["expect"], f"expected {step['expect']}, got {got}"
         return ""
 
-    def session_query(self, node: str, stmt: str, timeout: float) -> list[tuple]:
-        """Run on the runbook's own session on that node: kept across steps, as an operator's client
-        is (FLUSH TABLES ... WITH READ ONLY holds until UNLOCK TABLES on the same session)."""
-        conn = self.sessions.get(node)
+    def session_query(self, node: str, stmt: str, timeout: float, database: str | None = None) -> list[tuple]:
+        """Run on the runbook's own session on that node (one per initial database, e.g. a PCR virtual
+        cluster's 'cluster:main/app'): kept across steps, as an operator's client is (FLUSH TABLES ...
+        WITH READ ONLY holds until UNLOCK TABLES on the same session)."""
+        key = node if database is None else f"{node} {database}"
+        conn = self.sessions.get(key)
         if conn is not None and not conn.open:
             conn = None
         if conn is None:
             s = self.lab.service(node)
-            conn = self.sessions[node] = ping.connect(s.address, s.port, "root", self.password, timeout)
+            conn = self.sessions[key] = ping.connect(s.address, s.port, "root", self.password, timeout, database)
         conn._read_timeout = timeout  # noqa: SLF001 - pymysql applies it per read
         try:
             with conn.cursor() as cur:
                 cur.execute(ping.expand_password(stmt, self.password))
                 return list(cur.fetchall()) if cur.description else []
         except (pymysql.err.OperationalError, pymysql.err.InterfaceError):
-            self.sessions.pop(node, None)
+            self.sessions.pop(key, None)
             with contextlib.suppress(Exception):
                 conn.close()
             raise
@@ -249,6 +251,9 @@ class Runner:
             last = self.app.acked[-1].node if self.app.acked else None
             return last == cond["app_writes_to"], f"last write acknowledged by {last}"
         node = cond["on"]
+        if "query" in cond:  # any statement's answer, e.g. SHOW VIRTUAL CLUSTERS (CockroachDB's PCR)
+            got = [list(r) for r in self.session_query(node, cond["query"], 10.0, cond.get("database"))]
+            return got == cond["expect"], got
         if "node" in cond:
             _, status = labmod.node_status(self.lab, self.lab.service(node))
             return status == cond["node"], status

@@ -312,6 +312,17 @@ def test_example_runbooks_run_green(lab: LabRunner, name: str) -> None:
     assert lab.password() not in r.stdout + r.stderr
 
 
+@pytest.mark.parametrize("name", ["seed001_pcr_failover", "seed001_pcr_failback"])
+def test_pcr_runbooks_run_green(lab: LabRunner, name: str) -> None:
+    import json
+
+    r = runbook(lab, RUNBOOKS / f"{name}.yml", "--json")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    rep = json.loads(r.stdout)
+    assert rep["ok"] and all(s["ok"] for s in rep["steps"])
+    assert lab.password() not in r.stdout + r.stderr
+
+
 def test_runbook_text_report_and_failures(lab: LabRunner, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yml"
     bad.write_text("steps: [\n")

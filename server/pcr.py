@@ -38,6 +38,7 @@ from sqlfront.errors import (
     ER_OPTION_PREVENTS_STATEMENT,
     ER_PARSE,
     ER_SPECIFIC_ACCESS_DENIED,
+    ER_UNKNOWN_ERROR,
     ER_UNKNOWN_SYSTEM_VARIABLE,
     ER_WRONG_ARGUMENTS,
     ER_WRONG_VALUE_FOR_VAR,
@@ -510,7 +511,7 @@ class VirtualClusters:
             raise
         vc.data_state = "replicating"
         self._save()
-        session.warnings.append(Warning_("Note", 1105, f"START REPLICATION of {vc.name}: " + "; ".join(modes)))
+        session.warnings.append(Warning_("Note", ER_UNKNOWN_ERROR, f"START REPLICATION of {vc.name}: " + "; ".join(modes)))
         return Outcome()
 
     async def _failback_database(self, session: Session, cluster: str, name: str, source: dict[str, Any]) -> str:
@@ -523,7 +524,7 @@ class VirtualClusters:
                     reverted, shared = await self.repl.replicate_differential(name, _ref(source, name), None, session)
                     if reverted:
                         session.warnings.append(Warning_(
-                            "Warning", 1105, f"{reverted} transaction(s) committed on '{name}' after LSN {shared}, "
+                            "Warning", ER_UNKNOWN_ERROR, f"{reverted} transaction(s) committed on '{name}' after LSN {shared}, "
                             "where it diverged from the source, were reverted; their rows are in "
                             "information_schema.DRLAB_REVERTED_TRANSACTIONS"))
                     return f"{name}: net-new changes only" + (

@@ -240,3 +240,21 @@ def test_failback_to_the_original_primary_ships_only_net_new_changes(pair, node_
     assert a.sql("SELECT v FROM t WHERE id = 12", "app") == [("from b, streamed",)]
     a.sql("INSERT INTO t VALUES (13, 'a is the primary again')", "app")
     assert _seconds(failover_time) > 0
+
+
+def test_a_restarted_standby_keeps_its_stream_and_its_pending_failover(pair) -> None:  # type: ignore[no-untyped-def]
+    a, b = pair
+    a.sql("INSERT INTO app.t VALUES (1, 'before the restart')", "cluster:main")
+    (pending,), = b.sql("ALTER VIRTUAL CLUSTER main COMPLETE REPLICATION TO SYSTEM TIME '+1h'")
+    b.stop()
+    a.sql("INSERT INTO app2.t VALUES (1, 'while b was down')", "cluster:main")
+    b.start()
+    st = _status(b)
+    assert st["status"] == "replication pending failover" and st["failover_time"] == pending
+    at = time.time() + 1.5
+    b.sql(f"ALTER VIRTUAL CLUSTER main COMPLETE REPLICATION TO SYSTEM TIME '{_hlc(at)}'")
+    wait_for(lambda: time.time() > at + 0.1, what="the failover time passes")
+    a.sql("INSERT INTO app.t VALUES (2, 'after the failover time')", "cluster:main")
+    wait_for(lambda: _state(b)[0] == "ready", what="the failover completes after the restart")
+    b.sql("ALTER VIRTUAL CLUSTER main START SERVICE SHARED")
+    assert _content(b) == {"app": [(1, "before the restart")], "app2": [(1, "while b was down")]}

@@ -45,6 +45,7 @@ from sqlfront.errors import (
     SqlError,
 )
 from sqlfront.pcr import (
+    FIRST_WORDS,
     AlterService,
     CompleteReplication,
     CreateReplicated,
@@ -724,7 +725,7 @@ def install(node: Node, repl: Manager) -> None:
     vcs = VirtualClusters(node, repl)
     f = node.features
     f.set_clusters(vcs)
-    f.add_parser(parse_pcr)
+    f.add_parser(parse_pcr, first_words=FIRST_WORDS)
     f.add_command(CreateVirtualCluster, vcs.create)
     f.add_command(ShowVirtualClusters, vcs.show)
     f.add_command(AlterService, vcs.service)

@@ -13,6 +13,9 @@ from typing import ClassVar
 
 from sqlfront.errors import ER_PARSE, SqlError, not_supported
 
+FIRST_WORDS = ("CREATE", "ALTER", "DROP", "SHOW", "SET", "SELECT", "PCR")
+"""The first words of the statements this grammar may own (the parse entry offers it only those)."""
+
 _NAME = r"(`(?:[^`]|``)+`|\"(?:[^\"]|\"\")+\"|[A-Za-z_][\w$-]*)"
 _SETTING = r"([A-Za-z_][\w.]*)"
 _VALUE = r"('(?:[^']|'')*'|[\w.+-]+)"

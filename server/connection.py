@@ -27,14 +27,17 @@ from server.accounts import AccountError
 from server.auth import AuthConnectionMixin
 from server.errors import to_sql_error
 from server.protocol import (
+    ColumnSpecs,
     PacketTooLarge,
     eof_packet,
     err_packet,
     infer_columns,
+    infer_specs,
     ok_packet,
     parse_change_user,
     parse_handshake_response,
     read_execute,
+    result_columns,
     results_charset,
     status_flags,
 )
@@ -95,6 +98,10 @@ class Prepared:
     long_data: dict[int, bytearray] = field(default_factory=dict)
     cursor: list[Any] | None = None
     cursor_cols: Any = None
+    # the last result's (names, specs) and its columns with their framed-ready header packets
+    # (column count, definitions): built once, reused while executions return the same shape
+    result_key: Any = None
+    result_head: tuple[list[Any], list[bytes]] | None = None
 
 
 class _MimicSession:
@@ -209,6 +216,7 @@ class DrlabConnection(AuthConnectionMixin, Connection):
         session.client_found_rows = Capabilities.CLIENT_FOUND_ROWS in self.capabilities
         self._use_client_charset()
         self.multi = Capabilities.CLIENT_MULTI_STATEMENTS in self.capabilities
+        self.deprecate_eof = Capabilities.CLIENT_DEPRECATE_EOF in self.capabilities  # read on every result
         self.stmts: dict[int, Prepared] = {}
         self.next_stmt = 1
         session.cluster = self._cluster
@@ -438,35 +446,43 @@ class DrlabConnection(AuthConnectionMixin, Connection):
             out = await session.run(text)
             await self._write_outcome(out, more=i < last, binary=False)
 
-    async def _write_outcome(self, out: Outcome, more: bool, binary: bool) -> None:
+    async def _write_outcome(self, out: Outcome, more: bool, binary: bool, stmt: Prepared | None = None) -> None:
+        """OK, or a result set; `stmt` keeps the columns and their definitions of a prepared
+        statement's results, so repeated executions of one shape build them once."""
         warnings = len(self.drsession.warnings)
         if out.columns is None:
             await self._send(ok_packet(out.affected, out.insert_id, self._flags(more), warnings, out.info))
             return
-        cols, rows = infer_columns(out.columns, out.rows, results_charset(self.drsession.vars.get("character_set_results")),
-                                   binary)
-        await self._write_resultset(cols, rows, more, binary, warnings)
+        specs, rows = infer_specs(len(out.columns), out.rows,
+                                  results_charset(self.drsession.vars.get("character_set_results")), binary)
+        if stmt is None:
+            cols, head = self._result_head(out.columns, specs)
+        else:
+            key = (out.columns, specs)
+            if stmt.result_head is None or stmt.result_key != key:
+                stmt.result_key, stmt.result_head = key, self._result_head(out.columns, specs)
+            cols, head = stmt.result_head
+        await self._write_resultset(cols, head, rows, more, binary, warnings)
 
-    async def _write_resultset(self, cols: Any, rows: Any, more: bool, binary: bool, warnings: int) -> None:
+    def _result_head(self, names: list[str], specs: ColumnSpecs) -> tuple[list[Any], list[bytes]]:
+        """A result's columns and its first packets: the column count and the column definitions."""
+        cols = result_columns(names, specs)
         charset = self.server_charset
-        pkts = [packets.make_column_count(capabilities=self.capabilities, column_count=len(cols))]
-        pkts += [
-            packets.make_column_definition_41(
-                server_charset=charset, name=c.name, column_type=c.type, character_set=c.character_set
-            )
-            for c in cols
-        ]
-        deprecate_eof = Capabilities.CLIENT_DEPRECATE_EOF in self.capabilities
-        if not deprecate_eof:
-            pkts.append(eof_packet(self._flags(more), warnings))
-        if binary:
-            pkts += [packets.make_binary_resultrow(r, cols) for r in rows]
-        else:
-            pkts += [packets.make_text_resultset_row(r, cols) for r in rows]
-        if deprecate_eof:
-            pkts.append(ok_packet(0, 0, self._flags(more), warnings, eof=True))
-        else:
-            pkts.append(eof_packet(self._flags(more), warnings))
+        head = [packets.make_column_count(capabilities=self.capabilities, column_count=len(cols))]
+        head += [packets.make_column_definition_41(server_charset=charset, name=c.name, column_type=c.type,
+                                                   character_set=c.character_set) for c in cols]
+        return cols, head
+
+    async def _write_resultset(self, cols: Any, head: list[bytes], rows: Any, more: bool, binary: bool,
+                               warnings: int) -> None:
+        """The whole result (head, EOF, rows, EOF) framed into one buffer and sent with one write."""
+        flags = self._flags(more)
+        pkts = list(head)  # a copy: `head` may be a prepared statement's, kept for its next execution
+        if not self.deprecate_eof:
+            pkts.append(eof_packet(flags, warnings))
+        encode = packets.make_binary_resultrow if binary else packets.make_text_resultset_row
+        pkts += [encode(r, cols) for r in rows]
+        pkts.append(ok_packet(0, 0, flags, warnings, eof=True) if self.deprecate_eof else eof_packet(flags, warnings))
         self.stream.write_many(pkts)
         await self.stream.drain()
 
@@ -499,7 +515,7 @@ class DrlabConnection(AuthConnectionMixin, Connection):
         charset = self.server_charset
         pkts = [b"\x00" + sid.to_bytes(4, "little") + len(columns).to_bytes(2, "little")
                 + nparams.to_bytes(2, "little") + b"\x00" + b"\x00\x00"]
-        deprecate_eof = Capabilities.CLIENT_DEPRECATE_EOF in self.capabilities
+        deprecate_eof = self.deprecate_eof
         if nparams:
             pkts += [packets.make_column_definition_41(server_charset=charset, name="?", column_type=ColumnType.VAR_STRING)
                      for _ in range(nparams)]
@@ -531,7 +547,7 @@ class DrlabConnection(AuthConnectionMixin, Connection):
             self.stream.write_many(pkts)
             await self.stream.drain()
             return
-        await self._write_outcome(out, more=False, binary=True)
+        await self._write_outcome(out, more=False, binary=True, stmt=stmt)
 
     async def _fetch(self, body: bytes) -> None:
         stmt = self._stmt(body)

@@ -47,42 +47,55 @@ def err_packet(err: SqlError) -> bytes:
     return b"\xff" + uint_2(err.code) + b"#" + err.sqlstate.encode()[:5].ljust(5, b"0") + msg.encode("utf-8", "replace")
 
 
+_AUTOCOMMIT = int(ServerStatus.SERVER_STATUS_AUTOCOMMIT)
+_IN_TRANS = int(ServerStatus.SERVER_STATUS_IN_TRANS)
+_MORE_RESULTS = 0x0008  # SERVER_MORE_RESULTS_EXISTS
+
+
 def status_flags(autocommit: bool, in_txn: bool, more: bool = False) -> int:
-    flags = 0
-    if autocommit:
-        flags |= ServerStatus.SERVER_STATUS_AUTOCOMMIT
-    if in_txn:
-        flags |= ServerStatus.SERVER_STATUS_IN_TRANS
-    if more:
-        flags |= 0x0008  # SERVER_MORE_RESULTS_EXISTS
-    return int(flags)
+    """Plain int arithmetic: enum.Flag operations cost several µs each, on every result."""
+    return (_AUTOCOMMIT if autocommit else 0) | (_IN_TRANS if in_txn else 0) | (_MORE_RESULTS if more else 0)
+
+
+# a result's column types: (MySQL type, character set) per column
+ColumnSpecs = tuple[tuple[ColumnType, CharacterSet], ...]
 
 
 def infer_columns(names: Sequence[str], rows: Sequence[Sequence[Any]],
                   text: CharacterSet = CharacterSet.utf8mb4, binary: bool = False) -> tuple[list[ResultColumn], list[Sequence[Any]]]:
     """Column types from every row (SQLite is dynamically typed); rows are coerced to fit. Text
     is sent in ``text``, the session's ``character_set_results`` (``results_charset``)."""
-    n = len(names)
+    specs, rows = infer_specs(len(names), rows, text, binary)
+    return result_columns(names, specs), rows
+
+
+def infer_specs(n: int, rows: Sequence[Sequence[Any]], text: CharacterSet = CharacterSet.utf8mb4,
+                binary: bool = False) -> tuple[ColumnSpecs, list[Sequence[Any]]]:
+    """``infer_columns`` without building the columns: the specs are a key under which a prepared
+    statement keeps its columns and their definition packets, built once."""
     kinds: list[set[type]] = [set() for _ in range(n)]
     for row in rows:
         for i, v in enumerate(row):
             if v is not None:
                 kinds[i].add(type(v))
-    cols: list[ResultColumn] = []
+    specs: list[tuple[ColumnType, CharacterSet]] = []
     coerce: list[Any] = []
-    for name, ks in zip(names, kinds, strict=True):
+    for ks in kinds:
         ctype, conv = _pick(ks)
         if binary and ctype == ColumnType.TIME:
             conv = None  # the binary protocol encodes the timedelta itself
         elif ctype == ColumnType.VAR_STRING and text != CharacterSet.utf8mb4:
             conv = _in_charset(text.codec, conv)
         # BLOBs carry the binary character set, so clients hand applications bytes, not text
-        charset = CharacterSet.binary if ctype == ColumnType.BLOB else text
-        cols.append(ResultColumn(name=name, type=ctype, character_set=charset))
+        specs.append((ctype, CharacterSet.binary if ctype == ColumnType.BLOB else text))
         coerce.append(conv)
     if any(c is not None for c in coerce):
         rows = [tuple(v if v is None or c is None else c(v) for v, c in zip(r, coerce, strict=True)) for r in rows]
-    return cols, list(rows)
+    return tuple(specs), list(rows)
+
+
+def result_columns(names: Sequence[str], specs: ColumnSpecs) -> list[ResultColumn]:
+    return [ResultColumn(name=name, type=t, character_set=cs) for name, (t, cs) in zip(names, specs, strict=True)]
 
 
 def _pick(ks: set[type]) -> tuple[ColumnType, Any]:

@@ -517,6 +517,25 @@ def test_connector_prepared_reexecute_many(srv: NodeProcess, use_pure: bool) -> 
         c.close()
 
 
+@pytest.mark.parametrize("use_pure", USE_PURE)
+def test_connector_prepared_result_follows_value_types(srv: NodeProcess, use_pure: bool) -> None:
+    """A prepared statement keeps its result's column definitions between executions; when the
+    values' types change (SQLite is dynamically typed), the client still gets each value as it is."""
+    db = fresh_db(srv, f"retype_{int(use_pure)}")
+    c = _connector(srv, use_pure, None, db)
+    try:
+        cur = c.cursor(prepared=True)
+        cur.execute("CREATE TABLE t (id INT PRIMARY KEY, v TEXT)")
+        cur.execute("INSERT INTO t VALUES (1, 'one'), (2, NULL), (3, 'three')")
+        got = []
+        for v in (5, "x", 7, 2.5, "y"):
+            cur.execute("SELECT ?, v FROM t WHERE id = ?", (v, 1 + len(got) % 3))
+            got.append(cur.fetchall())
+        assert got == [[(5, "one")], [("x", None)], [(7, "three")], [(2.5, "one")], [("y", None)]]
+    finally:
+        c.close()
+
+
 # -- the mariadb command-line client -------------------------------------------------------------
 def _mariadb(srv: NodeProcess, *args: str, password: str = PW) -> subprocess.CompletedProcess[str]:
     return subprocess.run([MARIADB, "-h127.0.0.1", f"-P{srv.port}", "-uroot", f"-p{password}", *args],

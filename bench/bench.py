@@ -75,6 +75,18 @@ class Server:
         if self.proc is not None:
             stop(self.proc)
 
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    def rss_mb(self) -> float:
+        """The server process's resident memory now (VmRSS), in MB; 0 when it cannot be read."""
+        try:
+            status = Path(f"/proc/{self.pid()}/status").read_text()
+        except OSError:
+            return 0.0
+        m = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
+        return int(m.group(1)) / 1024 if m else 0.0
+
 
 class Drlab(Server):
     name = "drlab"
@@ -85,6 +97,9 @@ class Drlab(Server):
 
     def stop(self) -> None:
         self.node.stop(timeout=30)
+
+    def pid(self) -> int | None:
+        return self.node.proc.pid if self.node.proc is not None else None
 
 
 class Mysqld(Server):
@@ -138,9 +153,12 @@ def sysbench(srv: Server, workload: str, mode: str, command: str, args: argparse
     return r.stdout
 
 
-def measure(srv: Server, args: argparse.Namespace) -> dict[tuple[str, str], tuple[float, float, int]]:
-    """(workload, mode) -> (transactions/s, queries/s, errors)."""
-    out: dict[tuple[str, str], tuple[float, float, int]] = {}
+Figures = tuple[float, float, int, float]
+
+
+def measure(srv: Server, args: argparse.Namespace) -> dict[tuple[str, str], Figures]:
+    """(workload, mode) -> (transactions/s, queries/s, errors, server RSS in MB right after the run)."""
+    out: dict[tuple[str, str], Figures] = {}
     for mode in args.modes:
         for workload in args.workloads:
             srv.sql("DROP DATABASE IF EXISTS sbtest")
@@ -152,9 +170,10 @@ def measure(srv: Server, args: argparse.Namespace) -> dict[tuple[str, str], tupl
             errs = re.search(r"errors:\s+(\d+)", text)
             if not (tps and qps and errs):
                 raise RuntimeError(f"unexpected sysbench output:\n{text}")
-            out[(workload, mode)] = (float(tps.group(1)), float(qps.group(1)), int(errs.group(1)))
+            rss = srv.rss_mb()
+            out[(workload, mode)] = (float(tps.group(1)), float(qps.group(1)), int(errs.group(1)), rss)
             print(f"  {srv.name:8} {workload:18} ps={mode:7} {float(tps.group(1)):10.1f} tx/s "
-                  f"{float(qps.group(1)):10.1f} q/s  errors={errs.group(1)}", flush=True)
+                  f"{float(qps.group(1)):10.1f} q/s  errors={errs.group(1)}  rss={rss:.0f} MB", flush=True)
             sysbench(srv, workload, mode, "cleanup", args)
     return out
 
@@ -174,7 +193,7 @@ def main() -> int:
         print("bench: sysbench is not installed", file=sys.stderr)
         return 2
     print(f"sysbench: {args.threads} threads, {args.table_size} rows, {args.time} s per run", flush=True)
-    results: dict[str, dict[tuple[str, str], tuple[float, float, int]]] = {}
+    results: dict[str, dict[tuple[str, str], Figures]] = {}
     with tempfile.TemporaryDirectory(prefix="drlab-bench-") as tmpdir:
         tmp = Path(tmpdir)
         srv: Server = Drlab(tmp)
@@ -197,7 +216,7 @@ def main() -> int:
             print("bench: no mariadbd/mysqld binary found: drlab figures only", flush=True)
 
     names = list(results)
-    head = f"| workload | ps-mode | {' | '.join(f'{n} tx/s | {n} q/s' for n in names)} |"
+    head = f"| workload | ps-mode | {' | '.join(f'{n} tx/s | {n} q/s | {n} RSS MB' for n in names)} |"
     if len(names) > 1:
         head += " drlab/" + names[1] + " (q/s) |"
     print()
@@ -207,8 +226,8 @@ def main() -> int:
         for workload in args.workloads:
             cells = []
             for n in names:
-                tps, qps, _ = results[n][(workload, mode)]
-                cells += [f"{tps:.1f}", f"{qps:.1f}"]
+                tps, qps, _, rss = results[n][(workload, mode)]
+                cells += [f"{tps:.1f}", f"{qps:.1f}", f"{rss:.0f}"]
             row = f"| {workload} | {mode} | {' | '.join(cells)} |"
             if len(names) > 1:
                 other = results[names[1]][(workload, mode)][1]

@@ -47,6 +47,7 @@ class Node:
     port: int  # the real port
     shown_port: int  # the port the docs show
     data: Path
+    host: str = "127.0.0.1"  # where the client connects (a node started with --host ::1 listens there)
     proc: subprocess.Popen[str] | None = None
     ready_line: str = ""
 
@@ -99,6 +100,8 @@ class Capture:
         shown, followed by the node's ready line."""
         old = self.nodes.get(label)  # a node started again keeps its port: links know it by its address
         n = Node(label, old.port if old else _free_port_like(shown_port), shown_port, self.tmp / data)
+        if "--host" in options:
+            n.host = options[options.index("--host") + 1]
         self.nodes[label] = n
         self.subs.append((str(n.data), shown_data or f"./{data}"))
         cmd = ["drlab", "node", "--data", str(n.data), "--port", str(n.port), *map(self.real, options)]
@@ -149,13 +152,13 @@ class Capture:
         n = self.nodes[label]
         pw = f" -p{password}" if password else ""
         t = " -t" if table else ""
-        return self.sh(f'mariadb -h127.0.0.1 -P{n.shown_port} -u{user}{pw}{extra}{t} -e "{sql}"')
+        return self.sh(f'mariadb -h{n.host} -P{n.shown_port} -u{user}{pw}{extra}{t} -e "{sql}"')
 
     def prompts(self, label: str, statements: list[str], db: str | None = None, who: str | None = None) -> None:
         """Several statements in one client session (SHOW WARNINGS after the statement it is about),
         each shown as `prompt` shows one."""
         n = self.nodes[label]
-        args = ["mariadb", "-h127.0.0.1", f"-P{n.port}", "-uroot", "-t", "-vvv", "-f",
+        args = ["mariadb", f"-h{n.host}", f"-P{n.port}", "-uroot", "-t", "-vvv", "-f",
                 *(["-D", db] if db else []), "-e", self.real("; ".join(statements))]
         r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.env(),
                            timeout=300)
@@ -170,7 +173,7 @@ class Capture:
         """A statement as an interactive session shows it: `A [db]> SQL;` and the client's answer
         (`mariadb -vvv`, its `----` lines, ` at line 1` and timings removed)."""
         n = self.nodes[label]
-        args = ["mariadb", "-h127.0.0.1", f"-P{n.port}", "-uroot", "-t", "-vvv", *(["-D", db] if db else []),
+        args = ["mariadb", f"-h{n.host}", f"-P{n.port}", "-uroot", "-t", "-vvv", *(["-D", db] if db else []),
                 "-e", self.real(sql)]
         r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.env(),
                            timeout=300)
@@ -355,6 +358,75 @@ def replication_source_down(c: Capture) -> None:
     _wait_hardened(c, "B", "shop", "1:3")
     c.prompt("B", "SHOW REPLICATION STATUS")
     c.prompt("B", "SELECT COUNT(*) FROM orders", db="shop")
+    c.blocks.pop("_setup")
+
+
+@session("replication-lifecycle", deterministic=False)
+def replication_lifecycle(c: Capture) -> None:
+    """docs/replication.md: a replica restarted with SIGKILL, PAUSE / CONTINUE / STOP REPLICATING, an
+    IPv6 source, as SHOW REPLICATION STATUS and SHOW DATABASES EXTENDED report them."""
+    c.node("A", 3306, "a")
+    c.node("B", 3307, "b")
+    c.block("_setup")
+    c.prompt("A", "CREATE DATABASE shop")
+    c.prompt("A", "CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, item VARCHAR(40), qty INT, placed DATETIME, "
+                  "token CHAR(36))", db="shop")
+    c.prompt("A", "INSERT INTO orders (item, qty, placed, token) VALUES ('apple', 3, NOW(), UUID()), "
+                  "('pear', 1, NOW(), UUID()), ('plum', 12, NOW(), UUID())", db="shop")
+    c.prompt("A", "CREATE DATABASE big")
+    c.prompt("A", "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))", db="big")
+    c.prompt("A", "INSERT INTO t VALUES (1, 'one'), (2, 'two')", db="big")
+    c.prompt("B", "REPLICATE DATABASE shop FROM root@127.0.0.1:3306")
+    c.prompt("B", "REPLICATE DATABASE big FROM root@127.0.0.1:3306")
+    _wait_hardened(c, "B", "big", "1:2")
+
+    c.block("replication-restart")
+    c.stop("B", signal.SIGKILL)
+    c.say("$ kill -9 <pid of B>    # the replica node\n")
+    c.prompt("A", "INSERT INTO orders (item, qty, placed, token) VALUES ('cherry', 50, NOW(), UUID())", db="shop")
+    c.node("B", 3307, "b", show="drlab node --data b --host 127.0.0.1 --port 3307")
+    c.say("")
+    _wait_hardened(c, "B", "shop", "1:3")
+    c.prompt("B", "SELECT COUNT(*) FROM orders", db="shop")
+    c.prompt("B", "SHOW DATABASES EXTENDED LIKE 'shop'")
+
+    c.block("replication-pause")
+    c.prompt("B", "PAUSE REPLICATING shop")
+    c.prompt("B", "SHOW DATABASES EXTENDED LIKE 'shop'")
+    c.prompt("A", "INSERT INTO orders (item, qty, placed, token) VALUES ('lime', 4, NOW(), UUID())", db="shop")
+    c.prompt("B", "SELECT COUNT(*) FROM orders", db="shop")
+    c.prompt("B", "INSERT INTO orders (item, qty) VALUES ('kiwi', 2)", db="shop")
+    c.prompt("B", "SHOW REPLICATION STATUS")
+
+    c.block("replication-continue")
+    c.prompt("B", "CONTINUE REPLICATING shop")
+    _wait_hardened(c, "B", "shop", "1:4")
+    c.prompt("B", "SELECT COUNT(*) FROM orders", db="shop")
+    c.prompt("B", "SHOW DATABASES EXTENDED LIKE 'shop'")
+
+    c.block("replication-ipv6")
+    c.node("C", 3308, "c", "--host", "::1", show="drlab node --data c --host ::1 --port 3308")
+    c.say("")
+    c.prompt("C", "CREATE DATABASE metrics")
+    c.prompt("C", "CREATE TABLE m (k VARCHAR(10) PRIMARY KEY, v DOUBLE)", db="metrics")
+    c.prompt("C", "INSERT INTO m VALUES ('cpu', RAND()), ('mem', RAND())", db="metrics")
+    c.prompt("B", "REPLICATE DATABASE metrics_copy WITH ASYNC DURABILITY FROM root@[::1]:3308/metrics")
+    _wait_hardened(c, "B", "metrics_copy", "1:2")
+    c.prompt("B", "SHOW REPLICATION STATUS")
+    c.prompt("B", "SELECT database_name, primary_uri, secondary_uri, secondary_state, lsn_lag FROM "
+                  "information_schema.LMV_REPLICATION_STATUS")
+
+    c.block("replication-stop")
+    c.prompt("B", "STOP REPLICATING shop")
+    c.prompt("B", "SHOW DATABASES EXTENDED LIKE 'shop'")
+    c.prompt("B", "INSERT INTO orders (item, qty, placed, token) VALUES ('written on B', 1, NOW(), UUID())", db="shop")
+    c.prompt("B", "CONTINUE REPLICATING shop")
+    c.prompt("B", "STOP REPLICATING shop")
+    c.prompt("B", "SHOW REPLICATION STATUS")
+
+    c.block("replication-not-a-replica")
+    c.prompt("B", "PAUSE REPLICATING nosuch")
+    c.prompt("A", "PAUSE REPLICATING shop")
     c.blocks.pop("_setup")
 
 

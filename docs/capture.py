@@ -772,6 +772,8 @@ def normalise(text: str) -> str:
     text = re.sub(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?", "<time>", text)
     text = re.sub(r"\b\d+\.\d+s\b", "<secs>", text)
     text = re.sub(r"\b\d+\.\d{2,}\b", "<measured>", text)  # seconds in views (Last_Contact_Seconds, ...)
+    # SHOW REPLICATION STATUS's last column, Last_Contact_Seconds, even when it prints as 0.5
+    text = re.sub(r"(?m)^(\| (?:async replica|master) .*\| +)[\d.]+( \|)$", r"\1<measured>\2", text)
     text = re.sub(r"\(\d+\.\d+ sec\)", "", text)
     text = re.sub(r"pid \d+", "pid <pid>", text)
     text = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uuid>", text)

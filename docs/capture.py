@@ -430,6 +430,81 @@ def replication_lifecycle(c: Capture) -> None:
     c.blocks.pop("_setup")
 
 
+@session("failback-split-brain", deterministic=False)
+def failback_split_brain(c: Capture) -> None:
+    """docs/failback.md: a split brain reverted by a differential REPLICATE, and the refusals."""
+    for label, port in (("A", 3306), ("B", 3307), ("C", 3308)):
+        c.node(label, port, label.lower())
+    c.block("failback-split-brain")
+    c.prompt("A", "CREATE DATABASE ledger")
+    c.prompt("A", "CREATE TABLE accounts (id INT PRIMARY KEY, owner VARCHAR(20), balance INT)", db="ledger")
+    c.prompt("A", "INSERT INTO accounts VALUES (1, 'ann', 100), (2, 'bob', 50)", db="ledger")
+    c.prompt("B", "REPLICATE DATABASE ledger FROM root@127.0.0.1:3306")
+    c.prompt("B", "STOP REPLICATING ledger")
+    c.prompt("A", "INSERT INTO accounts VALUES (3, 'cat', 70)", db="ledger")
+    c.prompt("A", "UPDATE accounts SET balance = balance - 30 WHERE id = 1", db="ledger")
+    c.prompt("B", "INSERT INTO accounts VALUES (3, 'dan', 10)", db="ledger")
+    c.prompt("A", "SHOW DATABASES EXTENDED")
+    c.prompt("B", "SHOW DATABASES EXTENDED")
+    c.prompts("A", ["REPLICATE DATABASE ledger WITH FORCE DIFFERENTIAL FROM root@127.0.0.1:3307", "SHOW WARNINGS"])
+    c.prompt("A", "SELECT * FROM information_schema.DRLAB_REVERTED_TRANSACTIONS")
+    c.prompt("A", "SELECT * FROM accounts ORDER BY id", db="ledger")
+
+    c.block("failback-refusals")
+    nobody = _free_port_like(3399)
+    c.subs.append((f"127.0.0.1:{nobody}", "127.0.0.1:3399"))
+    c.prompt("A", "REPLICATE DATABASE ledger WITH FORCE DIFFERENTIAL FROM root@127.0.0.1:3307")
+    c.prompt("C", "REPLICATE DATABASE ledger WITH FORCE DIFFERENTIAL FROM root@127.0.0.1:3307")
+    c.prompt("C", "CREATE DATABASE ledger")
+    c.prompt("C", "REPLICATE DATABASE ledger WITH FORCE DIFFERENTIAL FROM root@127.0.0.1:3307")
+    c.prompt("C", "DROP DATABASE ledger")
+    c.prompt("A", "CREATE DATABASE hist")
+    c.prompt("A", "CREATE TABLE t (id INT PRIMARY KEY)", db="hist")
+    c.prompt("B", "REPLICATE DATABASE hist FROM root@127.0.0.1:3306")
+    c.prompt("B", "PAUSE REPLICATING hist")
+    c.prompt("A", "INSERT INTO t VALUES (1), (2)", db="hist")
+    c.prompt("A", "INSERT INTO t VALUES (3)", db="hist")
+    c.prompt("C", "REPLICATE DATABASE hist FROM root@127.0.0.1:3306")
+    c.prompt("C", "STOP REPLICATING hist")
+    c.prompt("B", "REPLICATE DATABASE hist WITH FORCE DIFFERENTIAL FROM root@127.0.0.1:3308")
+    c.prompt("B", "SHOW DATABASES EXTENDED")
+    c.prompt("B", f"REPLICATE DATABASE hist WITH FORCE DIFFERENTIAL FROM root@127.0.0.1:{nobody}")
+
+
+@session("failback-not-a-primary", deterministic=False)
+def failback_not_a_primary(c: Capture) -> None:
+    """docs/failback.md: a differential REPLICATE from a replica is refused."""
+    c.node("A", 3306, "a")
+    c.node("B", 3307, "b")
+    c.block("failback-not-a-primary")
+    c.prompt("A", "CREATE DATABASE shop")
+    c.prompt("A", "CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(20))", db="shop")
+    c.prompt("B", "REPLICATE DATABASE shop FROM root@127.0.0.1:3306")
+    c.prompt("A", "REPLICATE DATABASE shop WITH FORCE DIFFERENTIAL FROM root@127.0.0.1:3307")
+
+
+@session("failback-ddl-revert", deterministic=False)
+def failback_ddl_revert(c: Capture) -> None:
+    """docs/failback.md: DDL after a promotion is undone by a rebuild from a checkpoint."""
+    c.node("A", 3306, "a")
+    c.node("B", 3307, "b")
+    c.block("_setup")
+    c.prompt("A", "CREATE DATABASE shop")
+    c.prompt("A", "CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(20))", db="shop")
+    c.prompt("B", "REPLICATE DATABASE shop FROM root@127.0.0.1:3306")
+    c.block("failback-ddl-revert")
+    c.prompt("B", "STOP REPLICATING shop")
+    c.prompt("B", "ALTER TABLE items ADD COLUMN price INT", db="shop")
+    c.prompt("B", "INSERT INTO items VALUES (2, 'mug', 4)", db="shop")
+    c.prompt("A", "INSERT INTO items VALUES (1, 'kettle')", db="shop")
+    c.prompts("B", ["REPLICATE DATABASE shop WITH FORCE DIFFERENTIAL FROM root@127.0.0.1:3306", "SHOW WARNINGS"])
+    c.prompt("B", "SHOW COLUMNS FROM items", db="shop")
+    c.prompt("B", "SELECT * FROM items", db="shop")
+    c.prompt("B", "SELECT LSN, OPERATION, TABLE_NAME, LEFT(ROW_AFTER, 60) AS ROW_AFTER FROM "
+                  "information_schema.DRLAB_REVERTED_TRANSACTIONS")
+    c.blocks.pop("_setup")
+
+
 def _wait_hardened(c: Capture, label: str, db: str, position: str) -> None:
     port = c.nodes[label].shown_port
 

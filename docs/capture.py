@@ -184,6 +184,57 @@ class Capture:
         return out
 
 
+class Session:
+    """One `mariadb` client session kept open across statements (a transaction, a lock), on a pty so
+    its output and errors arrive in order; ``send`` and ``answer`` apart let another session run
+    while a statement waits."""
+
+    END = re.compile(r"^(ERROR .*\n|(Query OK|\d+ rows? in set|Empty set).*\n(?:.+\n)?\n)", re.M)
+
+    def __init__(self, c: Capture, label: str, who: str) -> None:
+        import pty
+
+        self.c, self.who, self.buf = c, who, ""
+        self.master, slave = pty.openpty()
+        n = c.nodes[label]
+        self.proc = subprocess.Popen(["mariadb", f"-h{n.host}", f"-P{n.port}", "-uroot", "-t", "-vvv", "-f"],
+                                     stdin=subprocess.PIPE, stdout=slave, stderr=slave, text=True, env=c.env())
+        os.close(slave)
+        self.sql = ""
+
+    def send(self, sql: str) -> None:
+        assert self.proc.stdin is not None
+        self.sql = sql
+        self.proc.stdin.write(self.c.real(sql) + ";\n")
+        self.proc.stdin.flush()
+
+    def answer(self, show: bool = True) -> str:
+        import select
+
+        deadline = time.monotonic() + 30
+        while not (m := self.END.search(self.buf)):
+            if time.monotonic() > deadline or not select.select([self.master], [], [], 1)[0] and \
+                    self.proc.poll() is not None:
+                raise TimeoutError(f"{self.who}: no answer to {self.sql}: {self.buf}")
+            if select.select([self.master], [], [], 0)[0]:
+                self.buf += os.read(self.master, 65536).decode().replace("\r", "")
+        out, self.buf = self.buf[:m.end()], self.buf[m.end():]
+        text = self.c.shown(_client_text(out, self.c.real(self.sql)))
+        if show:
+            self.c.say(f"{self.who}> {self.sql};\n{text}\n")
+        return text
+
+    def run(self, sql: str, show: bool = True) -> str:
+        self.send(sql)
+        return self.answer(show)
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(15)
+        os.close(self.master)
+
+
 def _free_port_like(shown: int) -> int:
     """A free port with as many digits as the one shown, so substituting it keeps tables aligned."""
     import random
@@ -244,7 +295,7 @@ def _client_text(text: str, sql: str) -> str:
         if line.startswith("--------------") or line == sql or line == "Bye":
             continue
         line = re.sub(r" \(\d+\.\d+ sec\)$", "", line)
-        line = line.replace(" at line 1:", ":")
+        line = re.sub(r" at line \d+:", ":", line)
         lines.append(line)
     while lines and not lines[0].strip():
         lines.pop(0)
@@ -469,6 +520,69 @@ def failback_split_brain(c: Capture) -> None:
     c.prompt("B", "REPLICATE DATABASE hist WITH FORCE DIFFERENTIAL FROM root@127.0.0.1:3308")
     c.prompt("B", "SHOW DATABASES EXTENDED")
     c.prompt("B", f"REPLICATE DATABASE hist WITH FORCE DIFFERENTIAL FROM root@127.0.0.1:{nobody}")
+
+    c.block("failback-flush-read-only")
+    s1, s2, s3 = (Session(c, "B", f"B session {i}") for i in (1, 2, 3))
+    ids = iter(("1001", "1002", "1003"))
+
+    def named(s: Session) -> str:
+        real = s.run("SELECT CONNECTION_ID()", show=False).split("|")[-2].strip()
+        c.subs.append((real, next(ids)))
+        return real
+
+    named(s1), named(s2)
+    s1.run("SELECT CONNECTION_ID()")
+    s2.run("BEGIN")
+    s2.run("INSERT INTO ledger.accounts VALUES (4, 'eve', 5)")
+    s1.send("FLUSH TABLES WITH READ ONLY")
+    waiting = "SELECT ID, COMMAND, STATE, INFO FROM information_schema.PROCESSLIST WHERE INFO LIKE 'FLUSH%'"
+    wait_for(lambda: "waiting" in s3.run(waiting, show=False), 20, what="FLUSH waits for the transaction")
+    s3.run(waiting)
+    s2.run("COMMIT")
+    s1.answer()
+    s2.run("INSERT INTO ledger.accounts VALUES (5, 'fay', 5)")
+    s2.run("SELECT COUNT(*) FROM ledger.accounts")
+    s2.run("UNLOCK TABLES")
+    s2.run("DROP TABLE ledger.accounts")
+    first = s1.run("SELECT CONNECTION_ID()", show=False).split("|")[-2].strip()
+    s1.close()
+    c.say("$ # session 1 disconnects")
+    wait_for(lambda: first not in s3.run("SELECT ID FROM information_schema.PROCESSLIST", show=False), 20,
+             what="session 1 gone")
+    s2.run("INSERT INTO ledger.accounts VALUES (5, 'fay', 5)")
+
+    c.block("failback-flush-read-lock")
+    s1 = Session(c, "B", "B session 1")
+    s1.run("FLUSH TABLES ON ledger WITH READ LOCK")
+    s2.send("UPDATE ledger.accounts SET balance = balance + 1 WHERE id = 5")
+    queued = "SELECT ID, STATE, INFO FROM information_schema.PROCESSLIST WHERE INFO LIKE 'UPDATE%'"
+    wait_for(lambda: "waiting" in s3.run(queued, show=False), 20, what="the UPDATE waits")
+    s3.run(queued)
+    s1.run("UNLOCK TABLES")
+    s2.answer()
+
+    c.block("failback-flush-kill")
+    s1.run("FLUSH TABLES WITH READ ONLY")
+    named(s1)
+    s1.run("SELECT CONNECTION_ID()")
+    s2.run("KILL 1003")
+    wait_for(lambda: "1003" not in c.shown(s3.run("SELECT ID FROM information_schema.PROCESSLIST", show=False)), 20,
+             what="session 1 killed")
+    s2.run("INSERT INTO ledger.accounts VALUES (6, 'gus', 5)")
+    for s in (s1, s2, s3):
+        s.close()
+
+    c.block("failback-flush-apply")
+    c.prompt("A", "REPLICATE DATABASE hist WITH FORCE DIFFERENTIAL FROM root@127.0.0.1:3308")
+    a1 = Session(c, "A", "A session 1")
+    a1.run("FLUSH TABLES WITH READ ONLY")
+    c.prompt("C", "INSERT INTO t VALUES (10)", db="hist")
+    port = c.nodes["A"].shown_port
+    wait_for(lambda: "10" in c.sh(f'mariadb -h127.0.0.1 -P{port} -uroot -N -e "SELECT id FROM hist.t"', show=False)
+             .split(), 20, what="A applied C's insert")
+    c.prompt("A", "SELECT * FROM t", db="hist")
+    a1.run("UNLOCK TABLES")
+    a1.close()
 
 
 @session("failback-not-a-primary", deterministic=False)

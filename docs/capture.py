@@ -481,6 +481,49 @@ def replication_lifecycle(c: Capture) -> None:
     c.blocks.pop("_setup")
 
 
+@session("replication-views", deterministic=False)
+def replication_views(c: Capture) -> None:
+    """docs/replication.md: the states after REPLICATE, a replica refusing writes, the replication
+    views, and a link whose source was killed (views, Details, Prometheus gauges)."""
+    metrics = _free_port_like(9104)
+    c.subs.append((f"127.0.0.1:{metrics}", "127.0.0.1:9104"))
+    c.node("A", 3306, "a")
+    c.node("B", 3307, "b", "--metrics-port", str(metrics))
+    c.block("_setup")
+    c.prompt("A", "CREATE DATABASE shop")
+    c.prompt("A", "CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, item VARCHAR(40), qty INT)", db="shop")
+    c.prompt("A", "INSERT INTO orders (item, qty) VALUES ('apple', 3), ('pear', 1)", db="shop")
+    c.prompt("B", "REPLICATE DATABASE shop FROM root@127.0.0.1:3306")
+    _wait_rows(c, "A", "SELECT connected FROM information_schema.LMV_REPLICATION_STATUS", "1")
+    c.block("replication-states")
+    c.prompt("B", "SHOW DATABASES EXTENDED")
+    c.prompt("A", "SHOW DATABASES EXTENDED")
+    c.block("replication-read-only")
+    c.prompt("B", "INSERT INTO orders (item, qty) VALUES ('kiwi', 2)", db="shop")
+    c.prompt("B", "CREATE TABLE notes (n INT)", db="shop")
+    c.block("replication-lmv")
+    c.prompt("B", "SELECT * FROM information_schema.LMV_REPLICATION_STATUS")
+    c.prompt("A", "SELECT * FROM information_schema.LMV_REPLICATION_STATUS")
+    c.prompt("B", "SELECT * FROM information_schema.MV_REPLICATION_STATUS")
+    c.block("replication-link-broken")
+    c.stop("A", signal.SIGKILL)
+    c.say("$ kill -9 <pid of A>    # the source\n")
+    port = c.nodes["B"].shown_port
+
+    def stale() -> bool:
+        out = c.sh(f'mariadb -h127.0.0.1 -P{port} -uroot -N -e "SELECT connected, last_contact_s FROM '
+                   'information_schema.MV_REPLICATION_STATUS"', show=False).split()
+        return out[:1] == ["0"] and float(out[1]) >= 2
+
+    wait_for(stale, 30, what="B's link to A broken for 2 seconds")
+    c.prompt("B", "SHOW REPLICATION STATUS")
+    c.prompt("B", "SELECT database_name, secondary_state, lsn_lag, lag_seconds, connected, last_contact_s FROM "
+                  "information_schema.MV_REPLICATION_STATUS")
+    c.prompt("B", "SHOW DATABASES EXTENDED LIKE 'shop'")
+    c.sh("curl -s http://127.0.0.1:9104/metrics | grep drlab_replication_")
+    c.blocks.pop("_setup")
+
+
 @session("failback-split-brain", deterministic=False)
 def failback_split_brain(c: Capture) -> None:
     """docs/failback.md: a split brain reverted by a differential REPLICATE, and the refusals."""
@@ -963,6 +1006,9 @@ def normalise(text: str) -> str:
     text = re.sub(r"\b\d+\.\d{2,}\b", "<measured>", text)  # seconds in views (Last_Contact_Seconds, ...)
     # SHOW REPLICATION STATUS's last column, Last_Contact_Seconds, even when it prints as 0.5
     text = re.sub(r"(?m)^(\| (?:async replica|master) .*\| +)[\d.]+( \|)$", r"\1<measured>\2", text)
+    # and LMV_REPLICATION_STATUS's (rows begin with is_dr 1, is_sync 0), and the gauge of the same
+    text = re.sub(r"(?m)^(\| +1 \| +0 \| .*\| +)[\d.]+( \|)$", r"\1<measured>\2", text)
+    text = re.sub(r"(?m)^(drlab_replication_last_contact_seconds\{.*\}) [\d.]+$", r"\1 <measured>", text)
     text = re.sub(r"\(\d+\.\d+ sec\)", "", text)
     text = re.sub(r"pid \d+", "pid <pid>", text)
     text = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uuid>", text)

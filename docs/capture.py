@@ -524,6 +524,38 @@ def replication_views(c: Capture) -> None:
     c.blocks.pop("_setup")
 
 
+@session("replication-diverged", deterministic=False)
+def replication_diverged(c: Capture) -> None:
+    """docs/replication.md: the source's node wiped and a database of the same name created again:
+    the replica refuses it (state error) until FORCE DIFFERENTIAL or DROP + REPLICATE."""
+    c.node("A", 3306, "a")
+    c.node("B", 3307, "b")
+    c.block("_setup")
+    c.prompt("A", "CREATE DATABASE shop")
+    c.prompt("A", "CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, item VARCHAR(20))", db="shop")
+    c.prompt("A", "INSERT INTO orders (item) VALUES ('tea'), ('milk')", db="shop")
+    c.prompt("B", "REPLICATE DATABASE shop FROM root@127.0.0.1:3306")
+    c.stop("A")
+    shutil.rmtree(c.nodes["A"].data)
+    c.node("A", 3306, "a")
+    c.block("replication-diverged")
+    c.prompts("A", ["CREATE DATABASE shop",
+                    "CREATE TABLE shop.orders (id INT AUTO_INCREMENT PRIMARY KEY, item VARCHAR(20))",
+                    "INSERT INTO shop.orders (item) VALUES ('coffee'), ('sugar'), ('salt')"])
+    _wait_rows(c, "B", "SELECT secondary_state FROM information_schema.MV_REPLICATION_STATUS", "error")
+    c.prompt("B", "SHOW DATABASES EXTENDED LIKE 'shop'")
+    c.prompt("B", "SHOW REPLICATION STATUS")
+    c.prompt("B", "SELECT item FROM orders", db="shop")
+    c.prompt("B", "CONTINUE REPLICATING shop")
+    _wait_rows(c, "B", "SELECT secondary_state FROM information_schema.MV_REPLICATION_STATUS", "error")
+    c.prompt("B", "SHOW DATABASES EXTENDED LIKE 'shop'")
+    c.prompt("B", "REPLICATE DATABASE shop WITH FORCE DIFFERENTIAL FROM root@127.0.0.1:3306")
+    c.prompt("B", "DROP DATABASE shop")
+    c.prompt("B", "REPLICATE DATABASE shop FROM root@127.0.0.1:3306")
+    c.prompt("B", "SELECT item FROM orders", db="shop")
+    c.blocks.pop("_setup")
+
+
 @session("failback-split-brain", deterministic=False)
 def failback_split_brain(c: Capture) -> None:
     """docs/failback.md: a split brain reverted by a differential REPLICATE, and the refusals."""

@@ -125,8 +125,15 @@ class Capture:
     def stop(self, label: str, sig: int = signal.SIGTERM) -> None:
         n = self.nodes[label]
         if n.proc is not None and n.proc.poll() is None:
+            os.kill(n.proc.pid, signal.SIGCONT)  # a stopped node cannot act on SIGTERM
             os.kill(n.proc.pid, sig)
             n.proc.wait(15)
+
+    def stop_signal(self, label: str, sig: int) -> None:
+        """Send SIG (SIGSTOP, SIGCONT) to a node that keeps running."""
+        proc = self.nodes[label].proc
+        assert proc is not None
+        os.kill(proc.pid, sig)
 
     def close(self) -> None:
         for label in list(self.nodes):
@@ -295,7 +302,7 @@ def _client_text(text: str, sql: str) -> str:
         if line.startswith("--------------") or line == sql or line == "Bye":
             continue
         line = re.sub(r" \(\d+\.\d+ sec\)$", "", line)
-        line = re.sub(r" at line \d+:", ":", line)
+        line = re.sub(r"^(ERROR \d+ \(\w+\)) at line \d+:", r"\1:", line)  # the client's, not the server's
         lines.append(line)
     while lines and not lines[0].strip():
         lines.pop(0)
@@ -553,6 +560,46 @@ def replication_diverged(c: Capture) -> None:
     c.prompt("B", "DROP DATABASE shop")
     c.prompt("B", "REPLICATE DATABASE shop FROM root@127.0.0.1:3306")
     c.prompt("B", "SELECT item FROM orders", db="shop")
+    c.blocks.pop("_setup")
+
+
+@session("replication-errors", deterministic=False)
+def replication_errors(c: Capture) -> None:
+    """docs/replication.md: what REPLICATE DATABASE answers when it cannot start, and a source that
+    accepts the connection but never answers (SIGSTOP)."""
+    c.node("A", 3306, "a")
+    c.node("B", 3307, "b")
+    c.node("C", 3308, "c")
+    nobody = _free_port_like(3399)
+    c.subs.append((f"127.0.0.1:{nobody}", "127.0.0.1:3399"))
+    c.block("_setup")
+    c.prompt("A", "CREATE DATABASE shop")
+    c.prompt("A", "CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, item VARCHAR(40), qty INT)", db="shop")
+    c.prompt("A", "CREATE USER dr IDENTIFIED BY 's3cr''et:@pw'")
+    c.prompt("A", "GRANT REPLICATION ON *.* TO dr")
+    c.prompt("B", "REPLICATE DATABASE shop FROM dr:'s3cr\\'et:@pw'@127.0.0.1:3306/shop")
+    c.prompt("C", "CREATE DATABASE shop")
+    c.block("replication-errors")
+    src = "dr:'s3cr\\'et:@pw'"
+    c.prompt("B", "REPLICATE DATABASE shop2 FROM dr:'wrong'@127.0.0.1:3306/shop")
+    c.prompt("B", f"REPLICATE DATABASE shop2 FROM {src}@127.0.0.1:{nobody}/shop")
+    c.prompt("B", f"REPLICATE DATABASE shop2 FROM {src}@no-such-host.invalid:3306/shop")
+    c.prompt("B", f"REPLICATE DATABASE shop2 FROM {src}@127.0.0.1:3306/nosuchdb")
+    c.prompt("B", f"REPLICATE DATABASE shop FROM {src}@127.0.0.1:3306")
+    c.prompt("A", "CREATE USER reader IDENTIFIED BY 'pw'")
+    c.prompt("A", "GRANT SELECT ON shop.* TO reader")
+    c.prompt("B", "REPLICATE DATABASE shop2 FROM reader:'pw'@127.0.0.1:3306/shop")
+    c.prompt("B", "REPLICATE DATABASE shop2 FROM dr:'x'@127.0.0.1:")
+    c.prompt("B", "REPLICATE DATABASE shop2 FROM dr@127.0.0.1:99999")
+    c.prompt("B", "REPLICATE DATABASE shop2 WITH ASYNC FROM dr@127.0.0.1")
+    c.prompt("B", "SHOW DATABASES")
+    c.block("replication-timeout")
+    c.stop_signal("C", signal.SIGSTOP)
+    c.say("$ kill -STOP <pid of C>    # C accepts connections but never answers\n")
+    started = time.monotonic()
+    c.prompt("B", "REPLICATE DATABASE other FROM root@127.0.0.1:3308/shop")
+    c.say(f"(took {time.monotonic() - started:.1f}s)")
+    c.stop_signal("C", signal.SIGCONT)
     c.blocks.pop("_setup")
 
 

@@ -1047,6 +1047,8 @@ def failback(c: Capture) -> None:
         c.prompt("B", f"STOP PIPELINE ExamplePipeline{i}", db=db)
     operator = pymysql.connect(host="127.0.0.1", port=c.nodes["B"].port, user="root", autocommit=True)
     with operator.cursor() as cur:
+        cur.execute("SELECT CONNECTION_ID()")
+        c.subs.append((str(cur.fetchone()[0]), "1001"))  # the operator's connection, named in the 1290
         n = cur.execute("FLUSH TABLES WITH READ ONLY")
     c.say(f"B (operator)> FLUSH TABLES WITH READ ONLY;\nQuery OK, {n} rows affected\n")
     csv(3)

@@ -626,7 +626,7 @@ class Session:
                 await self.write(db, lambda db=db, stmts=stmts, names=names: self._logged(db, stmts, forget=names))
             return Outcome()
         if kind == "truncate":
-            _, db, phys = self._text_target(r"truncate\s+(?:table\s+)?(\S+)\Z", cmd.text)
+            db, phys = self._named_table(cmd.tables[0])
             self.check_priv("DROP", db.info.name, phys)
             stmts = [f"DELETE FROM {quote(phys)}"]
             if db.writer.execute("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'").fetchone():
@@ -641,10 +641,7 @@ class Session:
             new, renames = apply_alter(old, cmd.ast)
             return await self.write(db, lambda: self._logged_rebuild(db, old, new, renames))
         if kind == "rename_table":
-            pairs = re.findall(r"(\S+)\s+to\s+([^\s,]+)", cmd.text[cmd.text.lower().index("table") + 6 :], re.I)
-            for a, b in pairs:
-                adb, aname = st.split_qualified(a)
-                bdb, bname = st.split_qualified(b)
+            for (adb, aname), (bdb, bname) in zip(cmd.tables[::2], cmd.tables[1::2], strict=True):
                 db = self.database(adb or self.db)
                 if (bdb or self.db) != db.info.name:
                     raise not_supported("RENAME TABLE across databases")
@@ -673,21 +670,18 @@ class Session:
             self.warnings.append(Warning_("Note", ER_ILLEGAL_HA, f"Table storage engine for '{phys}' doesn't have this option"))
             return Outcome()
         if kind == "drop_index":
-            m, db, phys = self._text_target(r"drop\s+index\s+(\S+)\s+on\s+(\S+)", cmd.text)
+            assert cmd.index is not None
+            db, phys = self._named_table(cmd.tables[0])
             old = self.node.table_def(db, phys)
-            new = drop_index(old, m.group(1).strip("`"))
+            new = drop_index(old, cmd.index)
             return await self.write(db, lambda: self._logged_rebuild(db, old, new, None, indexes_only=True))
         raise not_supported(kind)
 
-    def _text_target(self, pattern: str, text: str) -> tuple[re.Match[str], Database, str]:
-        """For the DDL forms still matched as text (TRUNCATE, DROP INDEX): the match, and the database
-        and physical name of the table its last group names."""
-        m = re.match(pattern, text, re.I | re.S)
-        if not m:
-            raise SqlError(ER_PARSE, "You have an error in your SQL syntax near " + repr(text[:60]))
-        dbn, tname = st.split_qualified(m.group(m.lastindex or 0))
+    def _named_table(self, name: tuple[str | None, str]) -> tuple[Database, str]:
+        """The database and physical name of a (database, table) the statement named."""
+        dbn, tname = name
         db = self.database(dbn or self.db)
-        return m, db, self.node.physical_name(db, tname)
+        return db, self.node.physical_name(db, tname)
 
     def _rebuild(self, db: Database, old: TableDef, new: TableDef, renames: dict[str, str] | None, indexes_only: bool = False) -> list[str]:
         phys = old.name

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlglot
@@ -29,6 +29,7 @@ from sqlfront.errors import (
     too_deep,
 )
 from sqlfront.functions import VERSION
+from sqlfront.grammar import Parser
 
 
 @dataclass
@@ -90,6 +91,10 @@ class Ddl:
     kind: str  # create_table | create_table_like | alter_table | drop_table | truncate | rename_table | create_index | drop_index | keys
     ast: exp.Expression | None
     text: str
+    # The (database, table) names of the forms drlab's own grammar reads (TRUNCATE: one; DROP INDEX:
+    # the table; RENAME TABLE: from, to, from, to...), and DROP INDEX's index name.
+    tables: list[tuple[str | None, str]] = field(default_factory=list)
+    index: str | None = None
 
 
 @dataclass
@@ -332,6 +337,45 @@ def _parse_show(rest: str) -> Show:
     if head in ("procedure", "function") and low[1:] == ["status"]:
         return Show("routine_status", like=like, where=where)
     raise not_supported("SHOW " + " ".join(words[:2]).upper())
+
+
+def _table_name(p: Parser) -> tuple[str | None, str]:
+    """`t` or `db.t` (either part bare or backquoted)."""
+    first = p.identifier("a table name")
+    if p.accept_punct("."):
+        return first, p.identifier("a table name")
+    return None, first
+
+
+def _drop_index(body: str) -> Ddl:
+    """DROP INDEX i ON t [ALGORITHM [=] x] [LOCK [=] y]: the options change nothing on SQLite."""
+    p = Parser(body)
+    p.expect("DROP")
+    p.expect("INDEX")
+    index = p.identifier("an index name")
+    p.expect("ON")
+    table = _table_name(p)
+    while p.accept_any("ALGORITHM", "LOCK"):
+        p.accept_punct("=")
+        p.identifier("a value")
+    p.end()
+    return Ddl("drop_index", None, body, [table], index)
+
+
+def _rename_tables(body: str) -> Ddl:
+    """RENAME TABLE a TO b [, c TO d]...: the names pairwise, from and to."""
+    p = Parser(body)
+    p.expect("RENAME")
+    p.expect_any("TABLE", "TABLES")
+
+    def pair() -> list[tuple[str | None, str]]:
+        old = _table_name(p)
+        p.expect("TO")
+        return [old, _table_name(p)]
+
+    names = [name for two in p.comma_list(pair) for name in two]
+    p.end()
+    return Ddl("rename_table", None, body, names)
 
 
 def split_qualified(tok: str) -> tuple[str | None, str]:
@@ -651,19 +695,21 @@ def _parse_ddl(head: str, body: str) -> Command:
         if re.match(r"drop\s+(?:temporary\s+)?tables?\b", low):
             return Ddl("drop_table", _sqlglot_parse(body), body)
         if re.match(r"drop\s+index\b", low):
-            return Ddl("drop_index", None, body)
+            return _drop_index(body)
         raise not_supported(" ".join(body.split()[:2]).upper())
     if head == "alter":
         if re.match(r"alter\s+(?:online\s+|ignore\s+)?table\b", low):
             return Ddl("alter_table", _sqlglot_parse(body), body)
         raise not_supported(" ".join(body.split()[:2]).upper())
     if head == "truncate":
-        m = re.fullmatch(r"truncate\s+(?:table\s+)?(\S+)", body, re.I | re.S)
-        if not m:
-            raise parse_error(body[8:])
-        return Ddl("truncate", None, body)
+        p = Parser(body)
+        p.expect("TRUNCATE")
+        p.accept("TABLE")
+        table = _table_name(p)
+        p.end()
+        return Ddl("truncate", None, body, [table])
     if head == "rename":
         if not re.match(r"rename\s+tables?\s+", low):
             raise not_supported(" ".join(body.split()[:2]).upper())
-        return Ddl("rename_table", None, body)
+        return _rename_tables(body)
     raise parse_error(body)

@@ -745,3 +745,24 @@ def test_create_index_through_a_client_enforces_and_shows_the_index(srv: NodePro
         assert err_code(fulltext) == 1235 and "CREATE INDEX" in fulltext.value.args[1]
         cur.execute("SHOW INDEX FROM t")
         assert {r[2] for r in cur.fetchall()} == {"ua"}
+
+
+def test_truncate_drop_index_and_rename_table_through_a_client(srv: NodeProcess) -> None:
+    db = fresh_db(srv, "tdr")
+    with srv.connect(database=db) as c, c.cursor() as cur:
+        cur.execute("CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, a INT, KEY ka (a))")
+        cur.execute("INSERT INTO t (a) VALUES (1), (2)")
+        cur.execute("TRUNCATE TABLE `tdr`.t")
+        cur.execute("INSERT INTO t (a) VALUES (3)")
+        cur.execute("SELECT id, a FROM t")
+        assert cur.fetchall() == ((1, 3),)  # TRUNCATE resets AUTO_INCREMENT
+        cur.execute("DROP INDEX ka ON t ALGORITHM = INPLACE")
+        cur.execute("SHOW INDEX FROM t")
+        assert [r[2] for r in cur.fetchall()] == ["PRIMARY"]
+        with pytest.raises(pymysql.err.ProgrammingError) as e:
+            cur.execute("DROP INDEX ka ON t junk")
+        assert err_code(e) == 1064
+        cur.execute("RENAME TABLE t TO u")
+        cur.execute("SELECT a FROM tdr.u")
+        assert cur.fetchall() == ((3,),)
+    assert srv.sql("SELECT 1") == [(1,)]

@@ -517,3 +517,25 @@ def test_create_index_keeps_prefix_lengths_and_drops_the_order() -> None:
     cmd = parse_statement("CREATE UNIQUE INDEX ua ON d.t (a(4) DESC, `b`)")
     assert index_from_create(cmd.ast) == Index("ua", ["a", "b"], unique=True, lengths=[4, None])
     assert (cmd.ast.this.args["table"].db, cmd.ast.this.args["table"].name) == ("d", "t")
+
+
+@pytest.mark.parametrize(
+    ("sql", "kind", "tables", "index"),
+    [
+        ("TRUNCATE t", "truncate", [(None, "t")], None),
+        ("truncate table `d`.`my t`;", "truncate", [("d", "my t")], None),
+        ("DROP INDEX ka ON d.t", "drop_index", [("d", "t")], "ka"),
+        ("DROP INDEX `k a` ON t ALGORITHM = INPLACE LOCK=NONE", "drop_index", [(None, "t")], "k a"),
+        ("RENAME TABLE a TO b, d.c TO d.e", "rename_table", [(None, "a"), (None, "b"), ("d", "c"), ("d", "e")], None),
+    ],
+)
+def test_truncate_drop_index_and_rename_are_read_by_the_grammar(sql: str, kind: str, tables: list, index: str | None) -> None:
+    cmd = parse_statement(sql)
+    assert (cmd.kind, cmd.tables, cmd.index) == (kind, tables, index)
+
+
+@pytest.mark.parametrize("sql", ["TRUNCATE t extra", "DROP INDEX k ON t junk", "RENAME TABLE a b", "DROP INDEX k"])
+def test_truncate_drop_index_and_rename_refuse_trailing_or_missing_words(sql: str) -> None:
+    with pytest.raises(SqlError) as e:
+        parse_statement(sql)
+    assert e.value.code == 1064

@@ -339,6 +339,26 @@ def _parse_show(rest: str) -> Show:
     raise not_supported("SHOW " + " ".join(words[:2]).upper())
 
 
+# ALTER TABLE clauses MySQL has and drlab does not implement (sqlglot cannot read them).
+_ALTER_CLAUSES = re.compile(
+    r"(convert\s+to|partition\s+by|remove\s+partitioning|(?:add|drop|discard|import|truncate|coalesce|"
+    r"reorganize|exchange|analyze|check|optimize|rebuild|repair)\s+partition|order\s+by|force|"
+    r"(?:discard|import)\s+tablespace|with(?:out)?\s+validation|upgrade\s+partitioning)\b", re.I)
+
+
+def _alter_unreadable(body: str) -> SqlError:
+    """1235 naming a MySQL clause drlab does not implement; otherwise 1064 at the first clause."""
+    p = Parser(body)
+    p.expect("ALTER")
+    p.accept_any("ONLINE", "IGNORE")
+    p.expect("TABLE")
+    _table_name(p)
+    m = _ALTER_CLAUSES.match(body, p.pos())
+    if m:
+        return not_supported("ALTER TABLE ... " + " ".join(m.group(1).split()).upper())
+    return p.error()
+
+
 def _table_name(p: Parser) -> tuple[str | None, str]:
     """`t` or `db.t` (either part bare or backquoted)."""
     first = p.identifier("a table name")
@@ -699,7 +719,10 @@ def _parse_ddl(head: str, body: str) -> Command:
         raise not_supported(" ".join(body.split()[:2]).upper())
     if head == "alter":
         if re.match(r"alter\s+(?:online\s+|ignore\s+)?table\b", low):
-            return Ddl("alter_table", _sqlglot_parse(body), body)
+            ast = _sqlglot_parse(body)
+            if isinstance(ast, exp.Command):  # sqlglot could not read the clauses: refuse, never ignore
+                raise _alter_unreadable(body)
+            return Ddl("alter_table", ast, body)
         raise not_supported(" ".join(body.split()[:2]).upper())
     if head == "truncate":
         p = Parser(body)

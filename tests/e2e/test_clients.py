@@ -762,6 +762,10 @@ def test_truncate_drop_index_and_rename_table_through_a_client(srv: NodeProcess)
         with pytest.raises(pymysql.err.ProgrammingError) as e:
             cur.execute("DROP INDEX ka ON t junk")
         assert err_code(e) == 1064
+        for sql, code in (("ALTER TABLE t CONVERT TO CHARACTER SET latin1", 1235), ("ALTER TABLE t FOOBAR", 1064)):
+            with pytest.raises(pymysql.MySQLError) as e:  # refused, never accepted and ignored
+                cur.execute(sql)
+            assert err_code(e) == code, sql
         cur.execute("RENAME TABLE t TO u")
         cur.execute("SELECT a FROM tdr.u")
         assert cur.fetchall() == ((3,),)

@@ -539,3 +539,18 @@ def test_truncate_drop_index_and_rename_refuse_trailing_or_missing_words(sql: st
     with pytest.raises(SqlError) as e:
         parse_statement(sql)
     assert e.value.code == 1064
+
+
+@pytest.mark.parametrize(
+    ("sql", "code", "named"),
+    [
+        ("ALTER TABLE t CONVERT TO CHARACTER SET latin1", 1235, "ALTER TABLE ... CONVERT TO"),
+        ("ALTER TABLE d.t PARTITION BY HASH(id) PARTITIONS 4", 1235, "ALTER TABLE ... PARTITION BY"),
+        ("ALTER TABLE t REMOVE PARTITIONING", 1235, "ALTER TABLE ... REMOVE PARTITIONING"),
+        ("ALTER TABLE t FOOBAR", 1064, "near 'FOOBAR'"),
+    ],
+)
+def test_alter_table_clauses_sqlglot_cannot_read_are_refused_not_ignored(sql: str, code: int, named: str) -> None:
+    with pytest.raises(SqlError) as e:
+        parse_statement(sql)
+    assert e.value.code == code and named in e.value.message

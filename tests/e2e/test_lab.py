@@ -152,6 +152,10 @@ def test_lab_up_status_faults_and_down(lab: LabRunner) -> None:
     assert st.returncode == 0, st.stderr
     assert lab.sql(0, "SELECT COUNT(*) FROM ExampleDB1.orders") == [(3 if replicated else 2,)]
 
+    if replicated:  # B's link finds the restarted A again (it retries with a backoff)
+        wait_for(lambda: status_rows(lab.run("status").stdout)[("cluster-a-ma", "ExampleDB1")][6]
+                 == "1 replica connected", 30, what="B reconnected to the restarted A")
+
     # pause / resume: SIGSTOP / SIGCONT
     assert lab.run("pause", "cluster-b-ma").returncode == 0
     assert status_rows(lab.run("status").stdout)[("cluster-b-ma",)][3] == "paused"

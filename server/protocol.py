@@ -507,18 +507,23 @@ async def start_tls(stream: Any, context: ssl.SSLContext) -> None:
     A client may send its TLS ClientHello right behind the SSL request packet; the stream reader
     has then already buffered it, and mysql-mimic's own upgrade (loop.start_tls alone) waits
     forever for a ClientHello that never comes again. Those bytes are handed to the TLS protocol
-    once start_tls has installed it (it schedules connection_made; the feed is queued after it)."""
+    once start_tls has installed it, including any that reached the reader after the SSL request
+    was read (on a busy node the ClientHello could land there and be lost: a failed handshake)."""
     reader, writer = stream.reader, stream.writer
     transport = writer.transport
     loop = asyncio.get_running_loop()
-    pending = bytes(reader._buffer)
-    reader._buffer.clear()
     upgrade = asyncio.ensure_future(
         loop.start_tls(transport, transport.get_protocol(), context, server_side=True)
     )
+    # start_tls runs up to its handshake wait: its protocol is installed and reading paused, and its
+    # connection_made is queued. Only now is the reader's buffer complete (bytes may still have
+    # reached it since the SSL request was read); they go to the TLS protocol at once, ahead of
+    # anything read from now on (before connection_made it only buffers them).
+    await asyncio.sleep(0)
+    pending = bytes(reader._buffer)
+    reader._buffer.clear()
     if pending:
-        await asyncio.sleep(0)  # start_tls runs up to its handshake wait, installing its protocol
-        loop.call_soon(_feed, transport.get_protocol(), pending)
+        _feed(transport.get_protocol(), pending)
     new_transport = await upgrade
     writer._transport = new_transport
     reader._transport = new_transport
